@@ -1,0 +1,53 @@
+# The two quick-start commands (README): `make demo` and `make test`.
+# Both set up what they need on a machine with only Python 3.11+.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   := .demo
+EXAMPLE := examples/accounts/acme.yaml
+# The demo prices at a fixed date so that it reads the same every day (promotions expire).
+DEMO_DATE ?= 2026-11-27
+
+.PHONY: demo test test-slow lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	touch $@
+
+## demo: install zplan, then plan and apply a shipped example against the embedded SQLite state
+demo: $(VENV)/.installed
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	cd $(DEMO) && export ZPLAN_NOW=$(DEMO_DATE) ZPLAN_ACTOR=owner@acme.example && \
+	  echo "\$$ zplan validate ../examples/" && ../$(BIN)/zplan validate ../examples/ && \
+	  echo && echo "\$$ zplan plan ../$(EXAMPLE)" && ../$(BIN)/zplan plan ../$(EXAMPLE) && \
+	  echo && echo "\$$ zplan apply ../$(EXAMPLE) --auto-approve" && \
+	    ../$(BIN)/zplan apply ../$(EXAMPLE) --auto-approve | tail -n 1 && \
+	  echo && echo "\$$ zplan plan ../$(EXAMPLE)" && ../$(BIN)/zplan plan ../$(EXAMPLE) && \
+	  echo && echo "\$$ zplan history acme --verify" && ../$(BIN)/zplan history acme --verify && \
+	  echo && echo "State: $(DEMO)/.zplan/state.db"
+
+## test: install zplan with its test extras; lint, type-check, run the test suite
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check zplan tests bench
+	$(BIN)/ruff format --check zplan tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 -q
+
+## test-slow: the stress, kill and fuzz tests (run by .ci/run too)
+test-slow: $(VENV)/.installed-test
+	$(BIN)/pytest -n 2 -q -m slow
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

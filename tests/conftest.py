@@ -1,0 +1,95 @@
+"""Shared fixtures: run zplan as a user would, on real stores in temporary directories.
+
+The default state path (.zplan/state.db) is unreachable from tests: the
+guard variable makes zplan refuse it, in this process and in every process
+the tests start, so a test that forgets ``--state`` fails instead of writing
+into the working tree.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from zplan.cli import run
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TODAY = "2026-11-27"
+
+_CLEARED = ("ZPLAN_STATE", "ZPLAN_NOW", "ZPLAN_ACTOR", "ZPLAN_CATALOG", "NO_COLOR",
+            "GITHUB_ACTIONS", "GITHUB_SHA", "CI_COMMIT_SHA", "GITHUB_RUN_ID",
+            "GITHUB_REPOSITORY", "GITHUB_SERVER_URL", "CI_PIPELINE_URL")  # fmt: skip
+
+os.environ["ZPLAN_TEST_GUARD"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in _CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZPLAN_TEST_GUARD", "1")
+    # git must not read the developer's configuration (user.email is the default actor).
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig-global"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.chdir(tmp_path)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+def invoke(
+    argv: Sequence[str], input: str | None = None, env: dict[str, str] | None = None
+) -> Result:
+    """Run the command line in this process (through the same boundary as the console script)."""
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as (out, err, _):
+        code = run(list(argv))
+        return Result(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+class Zplan:
+    """``zplan(...)`` runs in-process; ``zplan.sub(...)`` as a real ``python -m zplan`` process."""
+
+    def __call__(self, *argv: str, input: str | None = None, env: dict[str, str] | None = None
+                 ) -> Result:  # fmt: skip
+        return invoke(argv, input=input, env=env)
+
+    @staticmethod
+    def sub(*argv: str, input: str | None = None, env: dict[str, str] | None = None,
+            cwd: Path | None = None, timeout: float = 60) -> Result:  # fmt: skip
+        full_env = {**os.environ, **(env or {})}
+        done = subprocess.run([sys.executable, "-m", "zplan", *argv], input=input, text=True,
+                              capture_output=True, env=full_env, cwd=cwd, timeout=timeout,
+                              check=False)  # fmt: skip
+        return Result(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def zplan() -> Zplan:
+    return Zplan()
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> str:
+    """A fresh SQLite store in the test's directory."""
+    return str(tmp_path / "state" / "state.db")
+
+
+@pytest.fixture
+def example() -> Iterator[Path]:
+    yield EXAMPLES / "accounts" / "acme.yaml"

@@ -1,0 +1,5 @@
+"""``python -m zplan``."""
+
+from zplan.cli import main
+
+main()

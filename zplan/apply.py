@@ -1,0 +1,345 @@
+"""Apply: lock, check, and write each account's plan as one transaction.
+
+Two ways in. With files, the caller plans under the accounts' locks, shows
+the plan, asks, and then commits (``Session``). With a saved plan file, the
+checks of cli.md run in order (signature; already applied; catalog; date;
+lineage and serial; account type and role) for every account before anything
+is written; each account is then one transaction keyed by (plan id,
+subdomain), so a run cut short is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zplan.catalog import Catalog
+from zplan.clock import Clock
+from zplan.document import Document
+from zplan.errors import PlanFileError, RefusedError, ZplanError
+from zplan.model import Account, AccountPlan, Desired, Kind, Plan
+from zplan.planfile import change_json, invoice_json, plan_id_of, plan_json, verify
+from zplan.planner import Context, build_plan, plan_account
+from zplan.rules import permission_problems
+from zplan.state.base import AlreadyApplied, LockInfo, Store, VersionWrite
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where an apply comes from: who, which commit, which CI run."""
+
+    actor: str
+    ci_run_url: str | None = None
+    env_commit: str | None = None
+
+    @classmethod
+    def from_env(cls, actor: str) -> Provenance:
+        env = os.environ
+        url = None
+        if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+            server = env.get("GITHUB_SERVER_URL", "https://github.com")
+            url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+        elif env.get("CI_PIPELINE_URL"):
+            url = env["CI_PIPELINE_URL"]
+        commit = env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA") or None
+        return cls(actor, url, commit)
+
+
+def git_commit(path: str, provenance: Provenance) -> dict[str, Any]:
+    """The commit the file comes from: the CI's, else HEAD; and the last commit that touched it."""
+    file = Path(path)
+    directory = file.parent if file.parent.exists() else Path.cwd()
+    info: dict[str, Any] = {"git_commit": provenance.env_commit, "file_commit": None}
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(directory), *args],  # noqa: S607 - git from PATH, as users run it
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+    if not file.exists():
+        return info
+    if info["git_commit"] is None:
+        info["git_commit"] = git("rev-parse", "HEAD")
+    info["file_commit"] = git("log", "-1", "--format=%H", "--", file.name)
+    if info["file_commit"] is not None:
+        dirty = git("status", "--porcelain", "--", file.name)
+        info["file_dirty"] = bool(dirty)
+    return info
+
+
+def check_cancel(plans: Sequence[AccountPlan], allow_cancel: bool) -> None:
+    cancelling = [p.subdomain for p in plans if any(c.kind is Kind.CANCEL for c in p.changes)]
+    if cancelling and not allow_cancel:
+        raise RefusedError(
+            f"this plan cancels the subscription of {', '.join(cancelling)}",
+            hint="cancelling needs --allow-cancel",
+        )
+
+
+def check_roles(plan: AccountPlan, actor: str) -> None:
+    """Account type and the actor's role, against the stored account (never the file's)."""
+    acting_on = plan.current if plan.current is not None else plan.prior
+    if acting_on is None:
+        assert plan.desired is not None
+        from zplan.planner import _new_account
+
+        acting_on = _new_account(plan.desired)
+    problems = list(permission_problems(acting_on, plan.changes, actor, None, plan.path))
+    if problems:
+        first = problems[0]
+        raise RefusedError(f"{plan.subdomain}: {first.message}", hint=first.hint)
+
+
+def versions_for(
+    plan: AccountPlan, plan_id: str, provenance: Provenance, clock: Clock, catalog: Catalog
+) -> list[VersionWrite]:
+    """What an apply writes for one account: pending renewals, then the apply version."""
+    now = clock.timestamp()
+    currency = plan.currency
+    base: dict[str, Any] = {
+        "subdomain": plan.subdomain,
+        "actor": provenance.actor,
+        "plan_id": plan_id,
+        "catalog": catalog.id,
+        "ci_run_url": provenance.ci_run_url,
+    }
+    result = plan.result
+    writes = []
+    lineage = plan.prior.lineage if plan.prior is not None else str(uuid.uuid4())
+    for renewal in plan.renewals:
+        invoice = _stored_invoice(invoice_json(renewal.invoice, currency), renewal.account, plan_id)
+        audit = {
+            **base,
+            "lineage": lineage,
+            "changes": [],
+            "amounts": {"currency": currency, "total": invoice["total"]},
+            "note": "subscription ended" if renewal.ended else "renewal",
+        }
+        writes.append(VersionWrite(renewal.account, "renewal", now, invoice, audit))
+    if plan.changes:
+        assert result is not None and plan.invoice is not None
+        account = dataclasses.replace(result, lineage=lineage)
+        invoice = _stored_invoice(invoice_json(plan.invoice, currency), account, plan_id)
+        audit = {
+            **base,
+            "lineage": lineage,
+            "changes": [change_json(c, currency) for c in plan.changes],
+            "amounts": {
+                "currency": currency,
+                "due_now": invoice["total"],
+                "balance_applied": invoice["balance_applied"],
+                "balance_created": invoice["balance_created"],
+            },
+            "config_path": plan.path,
+            "config_sha256": plan.config_sha256,
+            **git_commit(plan.path, provenance),
+        }
+        writes.append(VersionWrite(account, "apply", now, invoice, audit))
+    return writes
+
+
+def _stored_invoice(invoice: dict[str, Any], account: Account, plan_id: str) -> dict[str, Any]:
+    payment = None
+    if account.subscription is not None:
+        ref = account.subscription.payment.ref
+        payment = {
+            "method": account.subscription.payment.method,
+            "ref": None if ref is None else f"…{ref.last4}",
+        }
+    return {**invoice, "payment": payment, "plan_id": plan_id}
+
+
+@dataclass
+class Outcome:
+    """What an apply did, per account."""
+
+    applied: list[str] = field(default_factory=list)
+    already: dict[str, str] = field(default_factory=dict)  # subdomain -> when
+    unchanged: list[str] = field(default_factory=list)
+    plan_id: str = ""
+
+
+def write_plans(
+    store: Store,
+    plans: Sequence[AccountPlan],
+    plan_id: str,
+    provenance: Provenance,
+    clock: Clock,
+    catalog: Catalog,
+) -> Outcome:
+    """Write every account's plan, each in its own transaction (locks already held)."""
+    outcome = Outcome(plan_id=plan_id)
+    for plan in plans:
+        if not plan.writes:
+            outcome.unchanged.append(plan.subdomain)
+            continue
+        expected = None if plan.prior is None else (plan.prior.lineage, plan.prior.serial)
+        try:
+            store.write(
+                plan.subdomain,
+                expected,
+                versions_for(plan, plan_id, provenance, clock, catalog),
+                plan_id,
+            )
+        except AlreadyApplied as exc:
+            outcome.already[plan.subdomain] = exc.when
+            continue
+        outcome.applied.append(plan.subdomain)
+    return outcome
+
+
+class Session:
+    """An apply from files: locks held from before the plan is made until it is written."""
+
+    def __init__(
+        self, store: Store, catalog: Catalog, clock: Clock, provenance: Provenance
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self.provenance = provenance
+        self.plan: Plan | None = None
+        self.document: dict[str, Any] | None = None
+
+    @contextlib.contextmanager
+    def locked(self, subdomains: Sequence[str], timeout: float) -> Iterator[Session]:
+        info = LockInfo.mine(self.provenance.actor, "apply", self.clock.timestamp())
+        with self.store.locked(subdomains, info, timeout):
+            yield self
+
+    def make_plan(
+        self,
+        entries: Sequence[tuple[Desired, Document | None]],
+        notes: Sequence[str],
+        diagnostics: Sequence[Any],
+        unmanaged: Sequence[str],
+    ) -> dict[str, Any]:
+        ctx = Context(self.catalog, self.clock.today(), self.provenance.actor)
+        self.plan = build_plan(
+            ctx, entries, self.store.account, self.clock.timestamp(), diagnostics, notes, unmanaged
+        )
+        self.document = plan_json(self.plan)
+        return self.document
+
+    def commit(self, allow_cancel: bool) -> Outcome:
+        assert self.plan is not None and self.document is not None
+        if not self.plan.applyable:
+            raise ZplanError("the plan has errors and cannot be applied")
+        check_cancel(self.plan.accounts, allow_cancel)
+        for account_plan in self.plan.accounts:
+            if account_plan.writes:
+                check_roles(account_plan, self.provenance.actor)
+        return write_plans(
+            self.store,
+            self.plan.accounts,
+            plan_id_of(self.document),
+            self.provenance,
+            self.clock,
+            self.catalog,
+        )
+
+
+# Saved plans -----------------------------------------------------------------
+
+_COMPARED = ("changes", "invoice", "totals")
+
+
+def apply_saved(
+    store: Store,
+    document: dict[str, Any],
+    catalog: Catalog,
+    clock: Clock,
+    provenance: Provenance,
+    *,
+    allow_cancel: bool,
+    lock_timeout: float,
+) -> Outcome:
+    """Apply a saved plan file after cli.md's checks, in cli.md's order."""
+    secret = store.signing_secret(create=False)
+    if secret is None:
+        raise PlanFileError(
+            "this state store has never signed a plan, so it cannot have made this one",
+            hint="make the plan with zplan plan --out against the same --state",
+        )
+    verify(document, secret)
+    plan_id = document["plan_id"]
+    accounts = document.get("accounts") or []
+    writing = [a for a in accounts if a["changes"] or a["invoice"]["renewals"]]
+    done = {a["subdomain"]: store.applied(plan_id, a["subdomain"]) for a in writing}
+    if writing and all(done.values()):
+        outcome = Outcome(plan_id=plan_id)
+        outcome.already = {k: v for k, v in done.items() if v}
+        return outcome
+    if not document.get("applyable", False):
+        raise PlanFileError("this plan has errors and was saved as not applyable")
+    if document["catalog"]["sha256"] != catalog.sha256:
+        raise PlanFileError(
+            f"the plan was priced with the catalog {document['catalog']['id']} "
+            f"(sha256 {document['catalog']['sha256'][:12]}…), not the active one "
+            f"{catalog.id} ({catalog.sha256[:12]}…)",
+            hint="apply with the same --catalog, or make the plan again",
+        )
+    today = clock.today()
+    if document["priced_on"] != today.isoformat():
+        raise PlanFileError(
+            f"the plan was priced on {document['priced_on']}, and today is {today.isoformat()}: "
+            "proration moves daily, so a plan from another day must be made again",
+            hint="run zplan plan --out again",
+        )
+    pending = [a for a in writing if not done[a["subdomain"]]]
+    info = LockInfo.mine(provenance.actor, "apply", clock.timestamp())
+    with store.locked([a["subdomain"] for a in pending], info, lock_timeout):
+        plans = []
+        for saved in pending:
+            subdomain = saved["subdomain"]
+            stored = store.account(subdomain)
+            prior = saved["prior"]
+            if stored is None and prior["lineage"] is None:
+                pass
+            elif stored is None or (stored.lineage, stored.serial) != (
+                prior["lineage"],
+                prior["serial"],
+            ):
+                raise PlanFileError(
+                    f"Saved plan is stale: the subscription of {subdomain} changed after the plan "
+                    "was made. Run zplan plan again."
+                )
+            desired = Desired.from_json(
+                saved["desired"], saved["config"]["path"], saved["config"]["sha256"]
+            )
+            ctx = Context(catalog, today, provenance.actor)
+            replanned = plan_account(ctx, stored, desired)
+            again = _account_json(replanned)
+            if any(again[key] != saved[key] for key in _COMPARED):
+                raise PlanFileError(
+                    f"applying the plan to {subdomain} would not charge what the plan shows; "
+                    "nothing was applied",
+                    hint="run zplan plan again",
+                )
+            check_roles(replanned, provenance.actor)
+            plans.append(replanned)
+        check_cancel(plans, allow_cancel)
+        outcome = write_plans(store, plans, plan_id, provenance, clock, catalog)
+    outcome.already.update({k: v for k, v in done.items() if v})
+    return outcome
+
+
+def _account_json(plan: AccountPlan) -> dict[str, Any]:
+    from zplan.planfile import account_json
+
+    return account_json(plan)

@@ -1,0 +1,638 @@
+"""Strict YAML loading with positions.
+
+PyYAML's own loaders are lenient in ways that hurt a file that moves money:
+they keep the last of two duplicate keys, read ``no`` as false and ``010`` as
+8, expand aliases without limit. This module builds plain values from
+PyYAML's event stream instead (libyaml's parser when it is there), one pass,
+without recursion, and refuses each of those surprises with a diagnostic
+that says where. Scalars are resolved by the YAML 1.2 core schema (``null``,
+booleans, decimal integers, floats; everything else is a string, dates
+included); YAML 1.1 forms that another reader would take differently are
+errors with a hint rather than silent values.
+
+What comes out is a ``Document``: the plain data (dicts, lists, str, int,
+float, bool, None) for the schema and the rules, and a tree of positions to
+point every diagnostic at the right line and column.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 10_000
+MAX_DEPTH = 64
+
+_Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_TRUES = {"true", "True", "TRUE"}
+_FALSES = {"false", "False", "FALSE"}
+_YAML11_BOOLS = {
+    "yes": True,
+    "Yes": True,
+    "YES": True,
+    "on": True,
+    "On": True,
+    "ON": True,
+    "no": False,
+    "No": False,
+    "NO": False,
+    "off": False,
+    "Off": False,
+    "OFF": False,
+}
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+# Numbers YAML 1.1 reads differently from YAML 1.2 (and from people).
+_SURPRISES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[-+]?0x[0-9a-fA-F_]+"), "a hexadecimal number"),
+    (re.compile(r"[-+]?0o[0-7_]+"), "an octal number"),
+    (re.compile(r"[-+]?0b[01_]+"), "a binary number"),
+    (re.compile(r"[-+]?0[0-9_]+"), "an octal number (a leading zero)"),
+    (re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"), "a base-60 number"),
+    (re.compile(r"[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?"), "a number with digit separators"),
+)
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+# 13 to 19 digits, single spaces or dashes between them allowed.
+_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+
+
+class FileKind(enum.Enum):
+    SUBSCRIPTION = "subscription"
+    CATALOG = "catalog"
+    OTHER = "other"
+
+
+@dataclass(slots=True)
+class Pos:
+    """Where a value stands (1-based), and for mappings and sequences, its children."""
+
+    line: int
+    column: int
+    entries: dict[str, tuple[int, int, Pos]] | None = None  # key -> (key line, key column, value)
+    items: list[Pos] | None = None
+
+
+@dataclass(slots=True)
+class Document:
+    """A loaded YAML file: its data, positions, and the problems found reading it."""
+
+    path: str
+    text: str
+    data: Any = None
+    root: Pos | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.root is not None and not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def kind(self) -> FileKind:
+        if isinstance(self.data, dict):
+            if "zplan" in self.data:
+                return FileKind.SUBSCRIPTION
+            if "catalog" in self.data:
+                return FileKind.CATALOG
+        return FileKind.OTHER
+
+    def position(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
+        """The line and column of the value at ``path``.
+
+        With ``key``, of its key. A path that goes past what the file has (a
+        missing key) gives the position of the deepest mapping it reaches.
+        """
+        node = self.root
+        if node is None:
+            return 1, 1
+        where = (node.line, node.column)
+        for step in path:
+            if node.entries is not None and isinstance(step, str) and step in node.entries:
+                key_line, key_column, child = node.entries[step]
+                where = (key_line, key_column) if key else (child.line, child.column)
+                node = child
+            elif node.items is not None and isinstance(step, int) and 0 <= step < len(node.items):
+                node = node.items[step]
+                where = (node.line, node.column)
+            else:
+                break
+        return where
+
+    def error(
+        self,
+        path: tuple[str | int, ...],
+        code: str,
+        message: str,
+        hint: str | None = None,
+        *,
+        key: bool = False,
+        severity: Severity = Severity.ERROR,
+    ) -> Diagnostic:
+        line, column = self.position(path, key=key)
+        return Diagnostic(self.path, line, column, severity, dotted(path), code, message, hint)
+
+
+def dotted(path: tuple[str | int, ...]) -> str:
+    """``('products', 'suite', 'addons', 'copilot')`` -> ``products.suite.addons.copilot``."""
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text or "(file)"
+
+
+def load_file(path: Path, display: str | None = None) -> Document:
+    """Read and load one file; every problem becomes a diagnostic, never an exception."""
+    name = display if display is not None else str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return _fail(
+                name,
+                "",
+                1,
+                1,
+                "file-too-large",
+                f"the file is {size:,} bytes; zplan reads files of at most 1 MiB",
+                "a subscription file is a few dozen lines; is this the right file?",
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return _fail(name, "", 1, 1, "unreadable", f"cannot read the file: {exc.strerror}")
+    return load_bytes(raw, name)
+
+
+def load_bytes(raw: bytes, name: str) -> Document:
+    """Load YAML from bytes (UTF-8, an optional BOM)."""
+    if len(raw) > MAX_BYTES:
+        return _fail(
+            name,
+            "",
+            1,
+            1,
+            "file-too-large",
+            f"the file is {len(raw):,} bytes; zplan reads files of at most 1 MiB",
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _fail(
+            name,
+            "",
+            1,
+            1,
+            "not-utf8",
+            "the file is UTF-16; zplan reads UTF-8 only",
+            "save the file as UTF-8",
+        )
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        return _fail(
+            name,
+            "",
+            line,
+            column,
+            "not-utf8",
+            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+            "save the file as UTF-8",
+        )
+    return load_text(text, name)
+
+
+def load_text(text: str, name: str) -> Document:
+    """Load YAML text: card-number scan, then the strict one-pass build."""
+    document = Document(name, text)
+    card_problems = list(_card_numbers(text, name))
+    builder = _Builder(document)
+    builder.run()
+    document.diagnostics = sort_diagnostics([*card_problems, *document.diagnostics])
+    if card_problems:
+        # A file with card data is refused whole; nothing in it is used.
+        document.data = None
+        document.root = None
+    return document
+
+
+def _fail(
+    name: str, text: str, line: int, column: int, code: str, message: str, hint: str | None = None
+) -> Document:
+    document = Document(name, text)
+    document.diagnostics.append(
+        Diagnostic(name, line, column, Severity.ERROR, "(file)", code, message, hint)
+    )
+    return document
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = ord(char) - 48
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def _card_numbers(text: str, name: str) -> Iterator[Diagnostic]:
+    """Anything that looks like a payment card number, reported without echoing it."""
+    for match in _CARD.finditer(text):
+        digits = re.sub(r"[ -]", "", match.group())
+        if 13 <= len(digits) <= 19 and _luhn(digits):
+            line = text.count("\n", 0, match.start()) + 1
+            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            yield Diagnostic(
+                name,
+                line,
+                column,
+                Severity.ERROR,
+                "(file)",
+                "card-number",
+                f"this looks like a payment card number (ending in {digits[-4:]}); "
+                "zplan refuses files that hold card data",
+                "remove it, and give payment_ref the token your payment provider issued "
+                "(such as pm_…) instead",
+            )
+
+
+class _Stop(Exception):
+    """A problem after which the rest of the file cannot be read."""
+
+
+@dataclass(slots=True)
+class _Frame:
+    is_map: bool
+    value: Any
+    pos: Pos
+    anchor: str | None
+    start_count: int
+    key: str | None = None
+    key_at: tuple[int, int] = (0, 0)
+    merges: list[tuple[dict[str, Any], Pos]] = field(default_factory=list)
+
+
+class _Builder:
+    """Turns the event stream into plain values and positions, checking as it goes."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, Pos, int]] = {}
+        self.count = 0
+        self.documents = 0
+
+    def problem(
+        self, line: int, column: int, code: str, message: str, hint: str | None = None
+    ) -> None:
+        self.document.diagnostics.append(
+            Diagnostic(
+                self.document.path, line, column, Severity.ERROR, self._path(), code, message, hint
+            )
+        )
+
+    def _path(self) -> str:
+        steps: list[str | int] = []
+        for frame in self.stack:
+            if frame.is_map:
+                if frame.key is not None:
+                    steps.append(frame.key)
+            else:
+                steps.append(len(frame.value))
+        return dotted(tuple(steps))
+
+    def run(self) -> None:
+        try:
+            for event in yaml.parse(self.document.text, Loader=_Parser):
+                self.handle(event)
+        except _Stop:
+            self.document.data = None
+            self.document.root = None
+            return
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            message = (exc.problem or exc.context or "the YAML cannot be read").strip()
+            if exc.context and exc.problem:
+                message = f"{message} ({exc.context.strip()})"
+            hint = None
+            if "\t" in self.document.text and "cannot start any token" in message:
+                hint = "YAML does not allow tabs for indentation; indent with spaces"
+            self.problem(line, column, "yaml-syntax", message, hint)
+            self.document.data = None
+            self.document.root = None
+            return
+        except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+            position = getattr(exc, "position", 0)
+            text = self.document.text
+            line = text.count("\n", 0, position) + 1
+            column = position - (text.rfind("\n", 0, position) + 1) + 1
+            character = getattr(exc, "character", None)
+            shown = f"U+{ord(character):04X}" if isinstance(character, str) else "a character"
+            self.problem(
+                line,
+                column,
+                "yaml-syntax",
+                f"{shown} is not allowed in a YAML file (control characters are not)",
+            )
+            self.document.data = None
+            self.document.root = None
+            return
+        if self.documents == 0:
+            self.problem(
+                1,
+                1,
+                "empty-file",
+                "the file is empty",
+                "a subscription file starts with 'zplan: 1'",
+            )
+        elif self.document.root is not None and not isinstance(self.document.data, dict):
+            root = self.document.root
+            self.problem(
+                root.line,
+                root.column,
+                "not-a-mapping",
+                f"the top level is {_kind(self.document.data)}, not a mapping of keys",
+                "a subscription file starts with 'zplan: 1'",
+            )
+
+    def handle(self, event: yaml.Event) -> None:
+        mark = event.start_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                self.problem(
+                    line,
+                    column,
+                    "multi-document",
+                    "the file holds more than one YAML document",
+                    "keep one account per file; remove the '---' separator",
+                )
+                raise _Stop
+            return
+        if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+            return
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            self.close(self.stack.pop())
+            return
+        if isinstance(event, yaml.AliasEvent):
+            self.alias(event, line, column)
+            return
+        assert isinstance(event, yaml.NodeEvent)
+        self.count += 1
+        if self.count > MAX_NODES:
+            self.problem(
+                line,
+                column,
+                "too-many-nodes",
+                f"the document expands to more than {MAX_NODES:,} values",
+                "anchors and aliases that multiply (a 'billion laughs') are refused",
+            )
+            raise _Stop
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
+            self.problem(
+                line,
+                column,
+                "custom-tag",
+                f"the tag {tag} is not allowed",
+                "zplan reads plain YAML: remove the tag",
+            )
+            raise _Stop
+        if isinstance(event, yaml.ScalarEvent):
+            self.scalar(event, line, column)
+            return
+        if len(self.stack) >= MAX_DEPTH:
+            self.problem(
+                line, column, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels"
+            )
+            raise _Stop
+        self.expect_value(line, column)
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        pos = Pos(line, column, entries={} if is_map else None, items=None if is_map else [])
+        value: Any = {} if is_map else []
+        self.stack.append(_Frame(is_map, value, pos, event.anchor, self.count))
+
+    def expect_value(self, line: int, column: int) -> None:
+        """A collection may not be a mapping key."""
+        if self.stack and self.stack[-1].is_map and self.stack[-1].key is None:
+            self.problem(
+                line,
+                column,
+                "complex-key",
+                "a mapping key must be a plain word, not a list or a mapping",
+            )
+            raise _Stop
+
+    def scalar(self, event: yaml.ScalarEvent, line: int, column: int) -> None:
+        top = self.stack[-1] if self.stack else None
+        if top is not None and top.is_map and top.key is None:
+            self.mapping_key(top, event, line, column)
+            return
+        value = self.resolve(event, line, column)
+        self.attach(value, Pos(line, column), event.anchor, self.count - 1)
+
+    def mapping_key(self, frame: _Frame, event: yaml.ScalarEvent, line: int, column: int) -> None:
+        key = event.value
+        entries = frame.pos.entries
+        assert entries is not None
+        if key in entries and not (key == "<<" and _plain(event)):
+            first_line = entries[key][0]
+            self.problem(
+                line,
+                column,
+                "duplicate-key",
+                f"the key '{key}' appears twice in this mapping (first on line {first_line})",
+                "YAML keeps only the last one silently; zplan refuses both: remove one",
+            )
+        frame.key = key
+        frame.key_at = (line, column)
+        if event.anchor:
+            self.anchors[event.anchor] = (key, Pos(line, column), 1)
+
+    def resolve(self, event: yaml.ScalarEvent, line: int, column: int) -> Any:
+        text = event.value
+        tag = event.tag
+        if tag == "tag:yaml.org,2002:str" or (tag is None and not _plain(event)) or tag == "!":
+            return text
+        if tag is not None:  # an explicit standard tag: !!int "5" and friends
+            return self.explicit(tag, text, line, column)
+        if text in _NULLS:
+            return None
+        if text in _TRUES:
+            return True
+        if text in _FALSES:
+            return False
+        if text in _YAML11_BOOLS:
+            meaning = str(_YAML11_BOOLS[text]).lower()
+            self.problem(
+                line,
+                column,
+                "yaml11-boolean",
+                f"'{text}' is read by YAML 1.1 tools as the boolean {meaning}",
+                f'quote it ("{text}") if you mean the word, or write {meaning} '
+                "if you mean a boolean",
+            )
+            return text
+        if _INT.fullmatch(text):
+            return int(text)
+        for pattern, what in _SURPRISES:
+            if pattern.fullmatch(text):
+                self.problem(
+                    line,
+                    column,
+                    "yaml11-number",
+                    f"'{text}' is read by YAML 1.1 tools as {what}",
+                    f'write the number in plain decimal digits, or quote it ("{text}") '
+                    "if it is not a number",
+                )
+                return text
+        if _FLOAT.fullmatch(text):
+            return float(
+                text.replace("inf", "Infinity")
+                .replace("Inf", "Infinity")
+                .replace("INF", "Infinity")
+                .replace(".nan", "nan")
+                .replace(".NaN", "nan")
+                .replace(".NAN", "nan")
+                .replace(".Infinity", "Infinity")
+            )
+        return text
+
+    def explicit(self, tag: str, text: str, line: int, column: int) -> Any:
+        kind = tag.rsplit(":", 1)[-1]
+        if kind == "null" and text in _NULLS:
+            return None
+        if kind == "bool" and text in _TRUES | _FALSES:
+            return text in _TRUES
+        if kind == "int" and _INT.fullmatch(text):
+            return int(text)
+        if kind == "float" and _FLOAT.fullmatch(text):
+            return float(text)
+        self.problem(
+            line, column, "custom-tag", f"'{text}' cannot be read as !!{kind}", "remove the tag"
+        )
+        return text
+
+    def alias(self, event: yaml.AliasEvent, line: int, column: int) -> None:
+        found = self.anchors.get(event.anchor or "")
+        if found is None:
+            self.problem(
+                line,
+                column,
+                "undefined-alias",
+                f"the alias *{event.anchor} refers to no anchor defined before it",
+            )
+            raise _Stop
+        value, pos, size = found
+        self.count += size
+        if self.count > MAX_NODES:
+            self.problem(
+                line,
+                column,
+                "too-many-nodes",
+                f"the document expands to more than {MAX_NODES:,} values",
+                "anchors and aliases that multiply (a 'billion laughs') are refused",
+            )
+            raise _Stop
+        top = self.stack[-1] if self.stack else None
+        if top is not None and top.is_map and top.key is None:
+            if not isinstance(value, str):
+                self.problem(
+                    line,
+                    column,
+                    "complex-key",
+                    "a mapping key must be a plain word, not a list or a mapping",
+                )
+                raise _Stop
+            self.mapping_key(top, yaml.ScalarEvent(None, None, (True, False), value), line, column)
+            return
+        self.attach(value, pos, None, 0)
+
+    def close(self, frame: _Frame) -> None:
+        if frame.is_map and frame.merges:
+            for merged, merged_pos in frame.merges:
+                assert merged_pos.entries is not None and frame.pos.entries is not None
+                for key, item in merged.items():
+                    if key not in frame.value:
+                        frame.value[key] = item
+                        frame.pos.entries[key] = merged_pos.entries[key]
+        self.attach(frame.value, frame.pos, frame.anchor, frame.start_count - 1)
+
+    def attach(self, value: Any, pos: Pos, anchor: str | None, start_count: int) -> None:
+        if anchor:
+            self.anchors[anchor] = (value, pos, self.count - start_count)
+        if not self.stack:
+            self.document.data = value
+            self.document.root = pos
+            return
+        parent = self.stack[-1]
+        if not parent.is_map:
+            parent.value.append(value)
+            assert parent.pos.items is not None
+            parent.pos.items.append(pos)
+            return
+        key = parent.key
+        assert key is not None and parent.pos.entries is not None
+        parent.key = None
+        if key == "<<" and "<<" not in parent.value:
+            sources = value if isinstance(value, list) else [value]
+            source_pos = pos.items if isinstance(value, list) and pos.items else [pos]
+            if all(isinstance(item, dict) for item in sources):
+                parent.merges.extend(zip(sources, source_pos, strict=True))
+                return
+            line, column = parent.key_at
+            self.problem(
+                line,
+                column,
+                "bad-merge",
+                "'<<' merges a mapping (or a list of mappings) into this one",
+            )
+            return
+        if key not in parent.pos.entries:
+            parent.value[key] = value
+            parent.pos.entries[key] = (*parent.key_at, pos)
+
+
+def _plain(event: yaml.ScalarEvent) -> bool:
+    return event.style in (None, "")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"

@@ -1,0 +1,154 @@
+"""Files and directories given on the command line, read and checked.
+
+Every command that takes ``PATH...`` takes files and directories. A directory
+is searched recursively for ``*.yaml`` / ``*.yml`` in sorted order, skipping
+dot-directories. The top-level key decides what a file is: ``zplan:`` a
+subscription file, ``catalog:`` a price book, anything else is skipped (and
+counted), except a file named on the command line, which must be a zplan file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zplan import schema
+from zplan.catalog import Catalog, check_catalog
+from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
+from zplan.document import Document, FileKind, load_file
+from zplan.errors import UsageError
+from zplan.model import Desired
+from zplan.rules import check_subscription
+
+
+@dataclass(slots=True)
+class Checked:
+    """One file after loading, schema and rules."""
+
+    document: Document
+    kind: FileKind
+    diagnostics: list[Diagnostic]
+    desired: Desired | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+@dataclass(slots=True)
+class Workspace:
+    files: list[Checked] = field(default_factory=list)
+    skipped: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # across files (duplicates)
+
+    @property
+    def subscriptions(self) -> list[Checked]:
+        return [f for f in self.files if f.kind is FileKind.SUBSCRIPTION]
+
+    @property
+    def all_diagnostics(self) -> list[Diagnostic]:
+        found = [d for f in self.files for d in f.diagnostics]
+        return sort_diagnostics([*found, *self.diagnostics])
+
+    @property
+    def notes(self) -> list[str]:
+        if not self.skipped:
+            return []
+        files = "file" if self.skipped == 1 else "files"
+        verb = "is" if self.skipped == 1 else "are"
+        return [f"skipped {self.skipped} {files} that {verb} not zplan {files}"]
+
+
+def expand(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool]]:
+    """(path, display name, named on the command line) for every file under ``paths``."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                        found = Path(root) / name
+                        yield found, str(found), False
+        elif path.exists():
+            yield path, given, True
+        else:
+            raise UsageError(f"{given}: no such file or directory")
+
+
+def read(paths: Sequence[str], catalog: Catalog, today: dt.date) -> Workspace:
+    """Load and check every file under ``paths``."""
+    workspace = Workspace()
+    seen: set[Path] = set()
+    for path, name, named in expand(paths):
+        real = path.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        checked = check_file(path, name, catalog, today, named=named)
+        if checked is None:
+            workspace.skipped += 1
+            continue
+        workspace.files.append(checked)
+    _duplicates(workspace)
+    return workspace
+
+
+def check_file(
+    path: Path, name: str, catalog: Catalog, today: dt.date, *, named: bool = True
+) -> Checked | None:
+    """Load and check one file; None for a file found in a directory that is not a zplan file."""
+    document = load_file(path, name)
+    if not document.ok:
+        return Checked(document, FileKind.OTHER, sort_diagnostics(document.diagnostics))
+    kind = document.kind
+    if kind is FileKind.OTHER:
+        if not named:
+            return None
+        problem = document.error(
+            (),
+            "not-zplan",
+            "not a zplan file: it has neither 'zplan:' nor 'catalog:' at the top",
+            "a subscription file starts with 'zplan: 1'",
+        )
+        return Checked(document, kind, [problem])
+    if kind is FileKind.CATALOG:
+        return Checked(document, kind, check_catalog(document))
+    diagnostics = list(document.diagnostics)
+    diagnostics.extend(schema.check(document, schema.SUBSCRIPTION))
+    desired = None
+    if not any(d.is_error for d in diagnostics):
+        desired, problems = check_subscription(document, catalog, today)
+        diagnostics.extend(problems)
+    return Checked(document, kind, sort_diagnostics(diagnostics), desired)
+
+
+def _duplicates(workspace: Workspace) -> None:
+    by_subdomain: dict[str, Checked] = {}
+    for checked in workspace.subscriptions:
+        data = checked.document.data
+        try:
+            subdomain = data["account"]["subdomain"]
+        except (KeyError, TypeError):
+            continue
+        if not isinstance(subdomain, str):
+            continue
+        first = by_subdomain.setdefault(subdomain, checked)
+        if first is not checked:
+            problem = checked.document.error(
+                ("account", "subdomain"),
+                "duplicate-subdomain",
+                f"the account {subdomain} is also described by {first.document.path}",
+                "keep one file per account",
+            )
+            checked.diagnostics.append(problem)
+            checked.desired = None
+
+
+def severity_counts(diagnostics: Sequence[Diagnostic]) -> tuple[int, int]:
+    errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+    warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+    return errors, warnings

@@ -1,0 +1,483 @@
+"""The values the core passes around: subscriptions, accounts, changes, invoices, plans.
+
+All frozen. Plain mappings appear only at the edges: ``to_json`` /
+``from_json`` for the state store and plan files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from zplan.catalog import Cycle, Promotion
+from zplan.diagnostics import Diagnostic
+from zplan.money import ZERO, to_json
+
+
+class AccountType(enum.Enum):
+    SELF_SERVICE = "self_service"
+    ONLINE_ASSISTED = "online_assisted"
+    ADD_AGENTS_ONLY = "add_agents_only"
+    MANAGED = "managed"
+
+
+class Action(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class Kind(enum.Enum):
+    SUBSCRIPTION_CREATE = "subscription_create"
+    PRODUCT_ADD = "product_add"
+    PRODUCT_REMOVE = "product_remove"
+    EDITION_UPGRADE = "edition_upgrade"
+    EDITION_DOWNGRADE = "edition_downgrade"
+    AGENTS_INCREASE = "agents_increase"
+    AGENTS_DECREASE = "agents_decrease"
+    ADDON_ADD = "addon_add"
+    ADDON_REMOVE = "addon_remove"
+    ADDON_INCREASE = "addon_increase"
+    ADDON_DECREASE = "addon_decrease"
+    SUITE_REPLACEMENT = "suite_replacement"
+    CYCLE_CHANGE = "cycle_change"
+    PAYMENT_CHANGE = "payment_change"
+    PROMO_ADD = "promo_add"
+    PROMO_REMOVE = "promo_remove"
+    BILLING_ADMINS_CHANGE = "billing_admins_change"
+    CANCEL = "cancel"
+    REACTIVATE = "reactivate"
+    WITHDRAW_SCHEDULED = "withdraw_scheduled"
+
+    @property
+    def action(self) -> Action:
+        if self in _CREATES:
+            return Action.CREATE
+        if self in _DELETES:
+            return Action.DELETE
+        return Action.UPDATE
+
+
+_CREATES = {Kind.SUBSCRIPTION_CREATE, Kind.PRODUCT_ADD, Kind.ADDON_ADD, Kind.PROMO_ADD}
+_DELETES = {Kind.PRODUCT_REMOVE, Kind.ADDON_REMOVE, Kind.PROMO_REMOVE, Kind.CANCEL}
+DOWNGRADES = {Kind.EDITION_DOWNGRADE, Kind.PRODUCT_REMOVE, Kind.ADDON_REMOVE}
+
+
+class Effective(enum.Enum):
+    NOW = "now"
+    RENEWAL = "renewal"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductLine:
+    """One product of a subscription: edition, paid agent seats, add-ons (id -> seats)."""
+
+    product: str
+    edition: str
+    agents: int
+    addons: tuple[tuple[str, int], ...] = ()
+
+    def addon(self, addon_id: str) -> int | None:
+        for key, quantity in self.addons:
+            if key == addon_id:
+                return quantity
+        return None
+
+    def with_addon(self, addon_id: str, quantity: int | None) -> ProductLine:
+        addons = dict(self.addons)
+        if quantity is None:
+            addons.pop(addon_id, None)
+        else:
+            addons[addon_id] = quantity
+        return replace(self, addons=tuple(sorted(addons.items())))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"edition": self.edition, "agents": self.agents, "addons": dict(self.addons)}
+
+    @classmethod
+    def from_json(cls, product: str, data: Mapping[str, Any]) -> ProductLine:
+        addons = tuple(sorted((k, int(v)) for k, v in (data.get("addons") or {}).items()))
+        return cls(product, data["edition"], int(data["agents"]), addons)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """What is subscribed: products at a billing cycle; ``cancelled`` for a ``next`` that ends."""
+
+    cycle: Cycle
+    products: tuple[ProductLine, ...]
+    cancelled: bool = False
+
+    def product(self, product_id: str) -> ProductLine | None:
+        for line in self.products:
+            if line.product == product_id:
+                return line
+        return None
+
+    @property
+    def product_ids(self) -> tuple[str, ...]:
+        return tuple(line.product for line in self.products)
+
+    def with_product(self, line: ProductLine | None, product_id: str | None = None) -> Config:
+        """A copy with ``line`` put in (or the product ``product_id`` taken out when line is None)."""
+        key = line.product if line is not None else product_id
+        lines = [p for p in self.products if p.product != key]
+        if line is not None:
+            lines.append(line)
+        return replace(self, products=tuple(sorted(lines, key=lambda p: p.product)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cycle": self.cycle.value,
+            "status": "cancelled" if self.cancelled else "active",
+            "products": {p.product: p.to_json() for p in self.products},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Config:
+        products = tuple(
+            sorted(
+                (ProductLine.from_json(k, v) for k, v in data["products"].items()),
+                key=lambda p: p.product,
+            )
+        )
+        return cls(Cycle(data["cycle"]), products, data.get("status") == "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRef:
+    """A payment method reference, kept as a hash (never the value) and its last four characters."""
+
+    sha256: str
+    last4: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "last4": self.last4}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> PaymentRef | None:
+        return None if not data else cls(data["sha256"], data["last4"])
+
+    @property
+    def masked(self) -> str:
+        return f"(sensitive, …{self.last4})"
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    method: str
+    ref: PaymentRef | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, "ref": None if self.ref is None else self.ref.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Payment:
+        return cls(data["method"], PaymentRef.from_json(data.get("ref")))
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRecord:
+    """The promotion on a subscription: its terms as they were when added, and what is left."""
+
+    terms: Promotion
+    added_on: dt.date
+    cycle_at_add: Cycle
+    ended_on: dt.date | None = None
+    end_reason: str | None = None  # used | expired | voided | cycle
+
+    @property
+    def code(self) -> str:
+        return self.terms.code
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.ended_on is None or day < self.ended_on
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "terms": self.terms.to_json(),
+            "added_on": self.added_on.isoformat(),
+            "cycle_at_add": self.cycle_at_add.value,
+            "ended_on": None if self.ended_on is None else self.ended_on.isoformat(),
+            "end_reason": self.end_reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> PromotionRecord | None:
+        if not data:
+            return None
+        return cls(
+            Promotion.from_json(data["terms"]),
+            dt.date.fromisoformat(data["added_on"]),
+            Cycle(data["cycle_at_add"]),
+            None if not data.get("ended_on") else dt.date.fromisoformat(data["ended_on"]),
+            data.get("end_reason"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    anchor: dt.date
+    term_start: dt.date
+    term_end: dt.date
+    now: Config
+    next: Config
+    payment: Payment
+    promotion: PromotionRecord | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "anchor": self.anchor.isoformat(),
+            "term_start": self.term_start.isoformat(),
+            "term_end": self.term_end.isoformat(),
+            "now": self.now.to_json(),
+            "next": self.next.to_json(),
+            "payment": self.payment.to_json(),
+            "promotion": None if self.promotion is None else self.promotion.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Subscription | None:
+        if not data:
+            return None
+        return cls(
+            dt.date.fromisoformat(data["anchor"]),
+            dt.date.fromisoformat(data["term_start"]),
+            dt.date.fromisoformat(data["term_end"]),
+            Config.from_json(data["now"]),
+            Config.from_json(data["next"]),
+            Payment.from_json(data["payment"]),
+            PromotionRecord.from_json(data.get("promotion")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The billing system's record of one account (what the state store keeps)."""
+
+    subdomain: str
+    type: AccountType
+    owner: str
+    billing_admins: tuple[str, ...]
+    currency: str
+    lineage: str
+    serial: int
+    subscription: Subscription | None
+    balance: Decimal = ZERO
+    config_sha256: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subdomain": self.subdomain,
+            "type": self.type.value,
+            "owner": self.owner,
+            "billing_admins": list(self.billing_admins),
+            "currency": self.currency,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "subscription": None if self.subscription is None else self.subscription.to_json(),
+            "balance": to_json(self.balance, self.currency),
+            "config_sha256": self.config_sha256,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Account:
+        return cls(
+            subdomain=data["subdomain"],
+            type=AccountType(data["type"]),
+            owner=data["owner"],
+            billing_admins=tuple(data.get("billing_admins") or ()),
+            currency=data["currency"],
+            lineage=data["lineage"],
+            serial=int(data["serial"]),
+            subscription=Subscription.from_json(data.get("subscription")),
+            balance=Decimal(data.get("balance") or "0"),
+            config_sha256=data.get("config_sha256"),
+        )
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """What a subscription file asks for, checked and resolved against the catalog."""
+
+    subdomain: str
+    owner: str
+    billing_admins: tuple[str, ...]
+    currency: str
+    config: Config
+    payment_method: str
+    payment_ref: PaymentRef | _Unset | None  # UNSET: the file does not say (unchanged)
+    promo_code: str | None
+    products_given: bool = True
+    path: str = ""
+    sha256: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subdomain": self.subdomain,
+            "owner": self.owner,
+            "billing_admins": list(self.billing_admins),
+            "currency": self.currency,
+            "config": self.config.to_json(),
+            "payment": {
+                "method": self.payment_method,
+                "ref": "unchanged"
+                if self.payment_ref is UNSET
+                else (None if self.payment_ref is None else self.payment_ref.to_json()),
+            },
+            "promo_code": self.promo_code,
+            "products_given": self.products_given,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], path: str, sha256: str) -> Desired:
+        ref = data["payment"]["ref"]
+        return cls(
+            subdomain=data["subdomain"],
+            owner=data["owner"],
+            billing_admins=tuple(data["billing_admins"]),
+            currency=data["currency"],
+            config=Config.from_json(data["config"]),
+            payment_method=data["payment"]["method"],
+            payment_ref=UNSET if ref == "unchanged" else PaymentRef.from_json(ref),
+            promo_code=data["promo_code"],
+            products_given=bool(data.get("products_given", True)),
+            path=path,
+            sha256=sha256,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One planned change, as the plan document lists it."""
+
+    address: str
+    kind: Kind
+    before: Any
+    after: Any
+    effective: Effective
+    effective_on: dt.date
+    monthly_delta: Decimal
+    today: Any = None  # today's value where it differs from ``before`` (what renews)
+    reason: str | None = None
+    path: tuple[str | int, ...] = ()  # where in the file, for diagnostics
+
+    @property
+    def action(self) -> Action:
+        return self.kind.action
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    line: str  # products.suite, products.suite.addons.copilot, promotion
+    description: str
+    kind: str  # purchase | renewal | proration | credit | discount
+    amount: Decimal
+    product: str | None = None  # the product the line belongs to (for promotion eligibility)
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    date: dt.date
+    cycle: Cycle
+    kind: str  # purchase | renewal | change
+    lines: tuple[InvoiceLine, ...]
+    subtotal: Decimal
+    balance_applied: Decimal
+    balance_created: Decimal
+    total: Decimal  # what is charged
+
+    @property
+    def discounted(self) -> bool:
+        return any(line.kind == "discount" for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Recurring:
+    cycle: Cycle
+    per_cycle: Decimal
+    monthly: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """A renewal that has fallen due since the last write: its invoice and the account after it."""
+
+    invoice: Invoice
+    account: Account
+    ended: bool = False  # the subscription ended at this date (a cancellation took effect)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPlan:
+    """The plan for one account: changes, today's invoice, totals, and the account after apply."""
+
+    subdomain: str
+    path: str
+    config_sha256: str
+    prior: Account | None
+    desired: Desired | None
+    changes: tuple[Change, ...]
+    renewals: tuple[Renewal, ...]
+    invoice: Invoice | None
+    recurring_before: Recurring
+    recurring_after: Recurring
+    currency: str
+    result: Account | None  # the account as the apply writes it; None when nothing is written
+    drift: bool = False
+    diagnostics: tuple[Diagnostic, ...] = ()
+    notes: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+    estimates_used: bool = False
+    proration: tuple[int, int] | None = None  # (remaining_days, term_days)
+    current: Account | None = None  # the stored account rolled over to the plan's date
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    @property
+    def due_now(self) -> Decimal:
+        return self.invoice.total if self.invoice is not None else ZERO
+
+    @property
+    def writes(self) -> bool:
+        """Whether applying this plan writes anything for the account."""
+        return bool(self.changes or self.renewals)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    priced_on: dt.date
+    created_at: str
+    catalog_id: str
+    catalog_sha256: str
+    accounts: tuple[AccountPlan, ...]
+    notes: tuple[str, ...] = ()
+    diagnostics: tuple[
+        Diagnostic, ...
+    ] = ()  # problems not tied to one account (a file that did not load)
+    unmanaged: tuple[str, ...] = field(default=())
+
+    @property
+    def applyable(self) -> bool:
+        return not self.diagnostics_errors and not any(a.has_errors for a in self.accounts)
+
+    @property
+    def diagnostics_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.writes for a in self.accounts)

@@ -1,0 +1,77 @@
+"""Decimal money: rounding to the currency's minor unit, formatting.
+
+Amounts are ``decimal.Decimal`` everywhere; floats never enter (the YAML
+loader refuses them where money is read). Rounding is ROUND_HALF_UP to the
+minor unit, once per invoice line.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+
+# Minor units by ISO 4217 code; two places unless listed here.
+_MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "HUF": 2, "KWD": 3, "BHD": 3, "JOD": 3}
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def minor_units(currency: str) -> int:
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round to the currency's minor unit, half up."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def round_percent(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def parse_amount(text: str) -> Decimal:
+    """A decimal string from a catalog or plan file; ValueError if it is not one."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"{text!r} is not a decimal amount") from None
+    if not value.is_finite():
+        raise ValueError(f"{text!r} is not a finite amount")
+    return value
+
+
+def to_json(amount: Decimal, currency: str) -> str:
+    """The JSON form: a string with exactly the minor unit's places ("1234.50")."""
+    value = round_money(amount, currency)
+    if value == 0:
+        value = abs(value)  # no "-0.00"
+    return f"{value:.{minor_units(currency)}f}"
+
+
+def percent_to_json(value: Decimal) -> str:
+    rounded = round_percent(value)
+    if rounded == 0:
+        rounded = abs(rounded)
+    return f"{rounded:.2f}"
+
+
+def fmt(amount: Decimal, currency: str, *, signed: bool = False) -> str:
+    """For people: ``$1,234.50``, ``-$12.00``; ``+$3.00`` when signed."""
+    value = round_money(amount, currency)
+    if value == 0:
+        value = abs(value)
+    places = minor_units(currency)
+    digits = f"{abs(value):,.{places}f}"
+    symbol = _SYMBOLS.get(currency)
+    body = f"{symbol}{digits}" if symbol else f"{digits} {currency}"
+    if value < 0:
+        return f"-{body}"
+    if signed:
+        return f"+{body}"
+    return body

@@ -1,0 +1,235 @@
+"""The plan document: build it, sign it, verify it, read it back.
+
+``plan_id`` is the SHA-256 of the canonical JSON of the document without
+``plan_id`` and ``signature``; ``signature`` is an HMAC-SHA256 of the same
+bytes, keyed by a secret kept in the state store. The signature proves the
+plan is the one zplan wrote against this store, unedited; it does not prove
+who approved it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from zplan import __version__
+from zplan.errors import PlanFileError
+from zplan.model import AccountPlan, Change, Invoice, Plan, Recurring
+from zplan.money import percent_to_json, to_json
+
+FORMAT_VERSION = "1"
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    """The bytes ``plan_id`` and ``signature`` are computed over."""
+    body = {k: v for k, v in document.items() if k not in ("plan_id", "signature")}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def plan_id_of(document: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()
+
+
+def sign(document: dict[str, Any], secret: bytes) -> dict[str, Any]:
+    """The document with its ``plan_id`` and ``signature``."""
+    signed = dict(document)
+    signed["plan_id"] = plan_id_of(document)
+    mac = hmac.new(secret, canonical(document), hashlib.sha256).hexdigest()
+    signed["signature"] = "hmac-sha256:" + mac
+    return signed
+
+
+def verify(document: Mapping[str, Any], secret: bytes) -> None:
+    """Raise PlanFileError unless the plan is signed by ``secret`` and unedited."""
+    signature = document.get("signature")
+    if not isinstance(signature, str) or not signature.startswith("hmac-sha256:"):
+        raise PlanFileError(
+            "the plan file has no signature: only plans saved by zplan plan --out can be applied"
+        )
+    expected = "hmac-sha256:" + hmac.new(secret, canonical(document), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, expected):
+        raise PlanFileError(
+            "the plan file's signature does not match: it was edited after it was saved, or it "
+            "was saved against another state store",
+            hint="make the plan again with zplan plan --out, against this state store",
+        )
+    if document.get("plan_id") != plan_id_of(document):
+        raise PlanFileError("the plan file's plan_id does not match its content")
+
+
+def read_plan_file(path: Path) -> dict[str, Any] | None:
+    """The saved plan at ``path``, or None when the file is not a plan (no top-level plan_id)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if not raw.lstrip().startswith(b"{"):
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, dict) and "plan_id" in data:
+        return data
+    return None
+
+
+# Plan -> document ------------------------------------------------------------
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return to_json(amount, currency)
+
+
+def change_json(change: Change, currency: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "address": change.address,
+        "action": change.action.value,
+        "kind": change.kind.value,
+        "before": change.before,
+        "after": change.after,
+        "effective": change.effective.value,
+        "effective_on": change.effective_on.isoformat(),
+        "monthly_delta": _money(change.monthly_delta, currency),
+    }
+    if change.today is not None:
+        data["today"] = change.today
+    if change.reason:
+        data["reason"] = change.reason
+    return data
+
+
+def invoice_json(invoice: Invoice, currency: str) -> dict[str, Any]:
+    return {
+        "date": invoice.date.isoformat(),
+        "cycle": invoice.cycle.value,
+        "kind": invoice.kind,
+        "lines": [
+            {
+                "line": line.line,
+                "description": line.description,
+                "kind": line.kind,
+                "amount": _money(line.amount, currency),
+            }
+            for line in invoice.lines
+        ],
+        "subtotal": _money(invoice.subtotal, currency),
+        "balance_applied": _money(invoice.balance_applied, currency),
+        "balance_created": _money(invoice.balance_created, currency),
+        "total": _money(invoice.total, currency),
+    }
+
+
+def _recurring(value: Recurring, currency: str) -> dict[str, Any]:
+    return {
+        "cycle": value.cycle.value,
+        "per_cycle": _money(value.per_cycle, currency),
+        "monthly": _money(value.monthly, currency),
+    }
+
+
+def account_json(plan: AccountPlan) -> dict[str, Any]:
+    currency = plan.currency
+    prior = plan.prior
+    current = plan.current if plan.current is not None else prior
+    sub = current.subscription if current is not None else None
+    summary = {"add": 0, "change": 0, "remove": 0, "at_renewal": 0}
+    for change in plan.changes:
+        summary[{"create": "add", "update": "change", "delete": "remove"}[change.action.value]] += 1
+        if change.effective.value == "renewal":
+            summary["at_renewal"] += 1
+    renewals = [{**invoice_json(r.invoice, currency), "ended": r.ended} for r in plan.renewals]
+    invoice = plan.invoice
+    before, after = plan.recurring_before, plan.recurring_after
+    delta = after.monthly - before.monthly
+    percent = None if before.monthly == 0 else percent_to_json(delta / before.monthly * 100)
+    result = plan.result
+    promotion = None
+    if result is not None and result.subscription is not None:
+        record = result.subscription.promotion
+        if record is not None:
+            promotion = {
+                "code": record.code,
+                "description": record.terms.description,
+                "duration": record.terms.duration.to_json(),
+                "added_on": record.added_on.isoformat(),
+                "active": record.ended_on is None,
+                "ended_on": None if record.ended_on is None else record.ended_on.isoformat(),
+                "end_reason": record.end_reason,
+            }
+    return {
+        "subdomain": plan.subdomain,
+        "config": {"path": plan.path, "sha256": plan.config_sha256},
+        "prior": {
+            "exists": prior is not None and sub is not None,
+            "lineage": prior.lineage if prior is not None else None,
+            "serial": prior.serial if prior is not None else None,
+            "anchor": sub.anchor.isoformat() if sub else None,
+            "term_start": sub.term_start.isoformat() if sub else None,
+            "term_end": sub.term_end.isoformat() if sub else None,
+            "cycle": sub.now.cycle.value if sub else None,
+            "account_type": prior.type.value if prior is not None else None,
+            "now": sub.now.to_json() if sub else None,
+            "next": sub.next.to_json() if sub else None,
+        },
+        "drift": plan.drift,
+        "changes": [change_json(c, currency) for c in plan.changes],
+        "summary": summary,
+        "invoice": {
+            "lines": [] if invoice is None else invoice_json(invoice, currency)["lines"],
+            "renewals": renewals,
+            "subtotal": _money(invoice.subtotal if invoice else Decimal(0), currency),
+            "balance_applied": _money(invoice.balance_applied if invoice else Decimal(0), currency),
+            "balance_created": _money(invoice.balance_created if invoice else Decimal(0), currency),
+            "due_now": _money(plan.due_now, currency),
+        },
+        "promotion": promotion,
+        "totals": {
+            "currency": currency,
+            "recurring_before": _recurring(before, currency),
+            "recurring_after": _recurring(after, currency),
+            "monthly_delta": _money(delta, currency),
+            "monthly_delta_percent": percent,
+            "due_now": _money(plan.due_now, currency),
+            "renewals_due": _money(
+                sum((r.invoice.total for r in plan.renewals), Decimal(0)), currency
+            ),
+            "proration": None
+            if plan.proration is None or not plan.prior
+            else {"remaining_days": plan.proration[0], "term_days": plan.proration[1]},
+        },
+        "diagnostics": [d.to_json() for d in plan.diagnostics],
+        "notes": list(plan.notes),
+        "hints": list(plan.hints),
+        "estimates_used": plan.estimates_used,
+        "desired": None if plan.desired is None else plan.desired.to_json(),
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan document (cli.md), unsigned."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "zplan_version": __version__,
+        "created_at": plan.created_at,
+        "priced_on": plan.priced_on.isoformat(),
+        "catalog": {
+            "id": plan.catalog_id,
+            "sha256": plan.catalog_sha256,
+            "estimates_used": any(a.estimates_used for a in plan.accounts),
+        },
+        "applyable": plan.applyable,
+        "accounts": [account_json(a) for a in plan.accounts],
+        "diagnostics": [d.to_json() for d in plan.diagnostics],
+        "notes": list(plan.notes),
+        "unmanaged": list(plan.unmanaged),
+    }
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

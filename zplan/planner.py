@@ -1,0 +1,602 @@
+"""Ties loading, rules, diff and pricing into a plan for each account.
+
+``plan_account`` is pure: the stored account (or None), the desired
+subscription, the catalog and the date in; an ``AccountPlan`` out.
+``build_plan`` does it for every file of a workspace against a state snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from zplan.catalog import Catalog, Cycle, Promotion
+from zplan.diagnostics import Diagnostic, Severity
+from zplan.diff import compare
+from zplan.document import Document
+from zplan.model import (
+    DOWNGRADES,
+    UNSET,
+    Account,
+    AccountPlan,
+    AccountType,
+    Change,
+    Config,
+    Desired,
+    Effective,
+    Invoice,
+    Kind,
+    Payment,
+    Plan,
+    PromotionRecord,
+    Recurring,
+    Subscription,
+)
+from zplan.money import ZERO, fmt, round_money
+from zplan.pricing import (
+    eligible,
+    first_purchase_lines,
+    list_total,
+    monthly_list,
+    price_invoice,
+    proration_lines,
+    recurring,
+    roll_over,
+    term_end,
+)
+from zplan.rules import permission_problems
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    catalog: Catalog
+    today: dt.date
+    actor: str | None = None
+
+
+def plan_account(
+    ctx: Context, stored: Account | None, desired: Desired, document: Document | None = None
+) -> AccountPlan:
+    """The priced change set that takes the stored account to the desired subscription."""
+    problems: list[Diagnostic] = []
+    notes: list[str] = []
+
+    def error(
+        path: tuple[str | int, ...], code: str, message: str, hint: str | None = None
+    ) -> None:
+        if document is not None:
+            problems.append(document.error(path, code, message, hint))
+        else:
+            problems.append(
+                Diagnostic(
+                    desired.path,
+                    1,
+                    1,
+                    Severity.ERROR,
+                    ".".join(map(str, path)),
+                    code,
+                    message,
+                    hint,
+                )
+            )
+
+    renewals: list[Any] = []
+    account = stored
+    if stored is not None:
+        account, renewals = roll_over(ctx.catalog, stored, ctx.today)
+        if stored.owner.lower() != desired.owner.lower():
+            error(
+                ("account", "owner"),
+                "owner-change",
+                f"the owner of {stored.subdomain} on record is {stored.owner}: changing "
+                "account.owner is not a subscription change",
+                "ownership moves in Zendesk's Admin Center; put the owner on record back in the file",
+            )
+        if stored.currency != desired.currency:
+            error(
+                ("account", "currency"),
+                "currency-change",
+                f"{stored.subdomain} is billed in {stored.currency}; the currency cannot change "
+                "after the first purchase",
+                f"write currency: {stored.currency}",
+            )
+        for renewal in renewals:
+            day = renewal.invoice.date.isoformat()
+            if renewal.ended:
+                notes.append(f"the subscription ended on {day} (it had been cancelled)")
+            else:
+                notes.append(
+                    f"renewal on {day} pending: {fmt(renewal.invoice.total, stored.currency)}"
+                    " is charged with this apply"
+                )
+
+    sub = account.subscription if account is not None else None
+    if sub is None:
+        result = _first_purchase(ctx, account, desired, error, notes)
+    else:
+        assert account is not None
+        result = _change(ctx, account, sub, desired, error, notes)
+    changes, invoice, after, before_rec, after_rec, proration = result
+
+    acting_on = account if account is not None else _new_account(desired)
+    if changes:
+        problems.extend(permission_problems(acting_on, changes, ctx.actor, document, desired.path))
+    drift = bool(stored is not None and changes and stored.config_sha256 == desired.sha256)
+    if drift:
+        notes.append(
+            f"drift: this file is the one last applied to {desired.subdomain}, yet the plan has "
+            f"changes: the subscription was changed elsewhere. To adopt it, run: zplan export "
+            f"{desired.subdomain} -o {desired.path}"
+        )
+    currency = desired.currency if stored is None else stored.currency
+    return AccountPlan(
+        subdomain=desired.subdomain,
+        path=desired.path,
+        config_sha256=desired.sha256,
+        prior=stored,
+        desired=desired,
+        changes=tuple(changes),
+        renewals=tuple(renewals),
+        invoice=invoice if changes else None,
+        recurring_before=before_rec,
+        recurring_after=after_rec,
+        currency=currency,
+        result=after,
+        drift=drift,
+        diagnostics=tuple(problems),
+        notes=tuple(notes),
+        hints=tuple(_hints(ctx.catalog, desired, currency)),
+        estimates_used=_estimates(ctx.catalog, desired, after),
+        proration=proration,
+        current=account,
+    )
+
+
+Result = tuple[
+    list[Change], Invoice | None, Account | None, Recurring, Recurring, tuple[int, int] | None
+]
+ErrorFn = Callable[..., None]
+
+
+def _new_account(desired: Desired) -> Account:
+    return Account(
+        desired.subdomain,
+        AccountType.SELF_SERVICE,
+        desired.owner,
+        desired.billing_admins,
+        desired.currency,
+        "",
+        0,
+        None,
+    )
+
+
+def _first_purchase(
+    ctx: Context, account: Account | None, desired: Desired, error: ErrorFn, notes: list[str]
+) -> Result:
+    config = desired.config
+    zero = Recurring(config.cycle, ZERO, ZERO)
+    if config.cancelled:
+        notes.append(f"{desired.subdomain} has no subscription: there is nothing to cancel")
+        return [], None, account, zero, zero, None
+    base = account if account is not None else _new_account(desired)
+    today = ctx.today
+    end = term_end(today, config.cycle, today)
+    changes = [
+        Change(
+            "subscription",
+            Kind.SUBSCRIPTION_CREATE,
+            None,
+            _summary(desired),
+            Effective.NOW,
+            today,
+            round_money(monthly_list(ctx.catalog, config, desired.currency), desired.currency),
+            path=("products",),
+        )
+    ]
+    if account is not None and tuple(account.billing_admins) != desired.billing_admins:
+        changes.append(
+            Change(
+                "account.billing_admins",
+                Kind.BILLING_ADMINS_CHANGE,
+                list(account.billing_admins),
+                list(desired.billing_admins),
+                Effective.NOW,
+                today,
+                ZERO,
+                path=("account", "billing_admins"),
+            )
+        )
+    lines = first_purchase_lines(ctx.catalog, config, desired.currency, today, end)
+    promotion = None
+    if desired.promo_code is not None:
+        terms = ctx.catalog.promotion(desired.promo_code)
+        assert terms is not None
+        promotion = PromotionRecord(terms, today, config.cycle)
+        changes.append(
+            Change(
+                "billing.promo_code",
+                Kind.PROMO_ADD,
+                None,
+                terms.code,
+                Effective.NOW,
+                today,
+                ZERO,
+                path=("billing", "promo_code"),
+            )
+        )
+        _check_new_promotion(
+            terms, today, config.cycle, bool(eligible(promotion, lines)), config, error
+        )
+    priced = price_invoice(
+        day=today,
+        cycle=config.cycle,
+        kind="purchase",
+        lines=lines,
+        currency=desired.currency,
+        promotion=promotion,
+        balance=base.balance,
+        full_cycle=True,
+    )
+    ref = None if desired.payment_ref is UNSET else desired.payment_ref
+    subscription = Subscription(
+        today, today, end, config, config, Payment(desired.payment_method, ref), priced.promotion
+    )
+    after = replace(
+        base,
+        subscription=subscription,
+        balance=priced.balance,
+        billing_admins=desired.billing_admins,
+        serial=base.serial + 1,
+        config_sha256=desired.sha256,
+    )
+    before_rec = Recurring(config.cycle, ZERO, ZERO)
+    after_rec = recurring(ctx.catalog, config, desired.currency, end, priced.promotion)
+    return changes, priced.invoice, after, before_rec, after_rec, None
+
+
+def _change(
+    ctx: Context,
+    account: Account,
+    sub: Subscription,
+    desired: Desired,
+    error: ErrorFn,
+    notes: list[str],
+) -> Result:
+    catalog, today, currency = ctx.catalog, ctx.today, account.currency
+    now, next_ = sub.now, sub.next
+    target = desired.config
+    if target.cancelled:
+        renewing = replace(next_, cancelled=False)
+        if desired.products_given and (
+            target.products != renewing.products or target.cycle is not renewing.cycle
+        ):
+            error(
+                ("products",) if desired.products_given else ("status",),
+                "cancelled-products",
+                "a cancelled subscription's products cannot change: with status: cancelled, "
+                "products and billing.cycle must be what would renew",
+                "omit products:, or write them as they renew (zplan export shows them)",
+            )
+        target = replace(next_, cancelled=True)
+    diff = compare(catalog, currency, now, next_, target, today, sub.term_end)
+    changes = list(diff.changes)
+    now_after = diff.now_after or now
+
+    # Settings that take effect now and cost nothing.
+    payment = sub.payment
+    if desired.payment_method != payment.method:
+        changes.append(
+            Change(
+                "billing.payment",
+                Kind.PAYMENT_CHANGE,
+                payment.method,
+                desired.payment_method,
+                Effective.NOW,
+                today,
+                ZERO,
+                path=("billing", "payment"),
+            )
+        )
+    ref = payment.ref
+    if desired.payment_ref is not UNSET and (
+        (desired.payment_ref is None) != (ref is None)
+        or (
+            desired.payment_ref is not None
+            and ref is not None
+            and desired.payment_ref.sha256 != ref.sha256
+        )
+    ):
+        new_ref = desired.payment_ref
+        changes.append(
+            Change(
+                "billing.payment_ref",
+                Kind.PAYMENT_CHANGE,
+                None if ref is None else ref.masked,
+                None if new_ref is None else new_ref.masked,
+                Effective.NOW,
+                today,
+                ZERO,
+                path=("billing", "payment_ref"),
+            )
+        )
+        ref = new_ref
+    if desired.billing_admins != account.billing_admins:
+        changes.append(
+            Change(
+                "account.billing_admins",
+                Kind.BILLING_ADMINS_CHANGE,
+                list(account.billing_admins),
+                list(desired.billing_admins),
+                Effective.NOW,
+                today,
+                ZERO,
+                path=("account", "billing_admins"),
+            )
+        )
+
+    remaining = (sub.term_end - today).days
+    term_days = (sub.term_end - sub.term_start).days
+    lines = proration_lines(catalog, now, now_after, currency, remaining, term_days)
+
+    # Promotions: at most one; adding, replacing or removing takes effect now.
+    record = sub.promotion
+    new_code = desired.promo_code
+    if record is not None and (new_code is None or new_code.upper() != record.code.upper()):
+        changes.append(
+            Change(
+                "billing.promo_code",
+                Kind.PROMO_REMOVE,
+                record.code,
+                new_code,
+                Effective.NOW,
+                today,
+                ZERO,
+                path=("billing", "promo_code"),
+            )
+        )
+        record = None
+    newly_added = False
+    if new_code is not None and record is None:
+        terms = catalog.promotion(new_code)
+        assert terms is not None
+        record = PromotionRecord(terms, today, now.cycle)
+        newly_added = True
+        changes.append(
+            Change(
+                "billing.promo_code",
+                Kind.PROMO_ADD,
+                None,
+                terms.code,
+                Effective.NOW,
+                today,
+                ZERO,
+                path=("billing", "promo_code"),
+            )
+        )
+    elif record is not None and not record.active_on(today):
+        notes.append(
+            f"the promotion {record.code} ended on {record.ended_on} "
+            f"({_END_REASONS.get(record.end_reason or '', record.end_reason)}); "
+            "it stays in the file, inert"
+        )
+    downgrades = [c for c in changes if c.kind in DOWNGRADES]
+    if record is not None and record.terms.void_on_downgrade and downgrades:
+        if newly_added:
+            error(
+                ("billing", "promo_code"),
+                "promo-voided",
+                f"the promotion {record.code} is voided by a downgrade, and this plan has one "
+                f"({downgrades[0].address})",
+                "add the code in a plan without the downgrade",
+            )
+        elif record.active_on(today):
+            changes.append(
+                Change(
+                    "billing.promo_code",
+                    Kind.PROMO_REMOVE,
+                    record.code,
+                    None,
+                    Effective.NOW,
+                    today,
+                    ZERO,
+                    reason=f"voided by {downgrades[0].kind.value} of {downgrades[0].address}",
+                    path=("billing", "promo_code"),
+                )
+            )
+            record = replace(record, ended_on=today, end_reason="voided")
+    if newly_added and record is not None:
+        today_eligible = record.terms.percent_off is not None and bool(eligible(record, lines))
+        first_cycle = now.cycle if today_eligible else target.cycle
+        _check_new_promotion(record.terms, today, first_cycle, today_eligible, target, error)
+
+    priced = price_invoice(
+        day=today,
+        cycle=now.cycle,
+        kind="change",
+        lines=lines,
+        currency=currency,
+        promotion=record,
+        balance=account.balance,
+        full_cycle=False,
+    )
+    before_rec = recurring(catalog, next_, currency, sub.term_end, sub.promotion)
+    after_rec = recurring(catalog, target, currency, sub.term_end, priced.promotion)
+    new_sub = Subscription(
+        sub.anchor,
+        sub.term_start,
+        sub.term_end,
+        now_after,
+        target,
+        Payment(desired.payment_method, ref),
+        priced.promotion,
+    )
+    if not changes:
+        return [], None, account, before_rec, after_rec, (remaining, term_days)
+    after = replace(
+        account,
+        subscription=new_sub,
+        balance=priced.balance,
+        billing_admins=desired.billing_admins,
+        serial=account.serial + 1,
+        config_sha256=desired.sha256,
+    )
+    return changes, priced.invoice, after, before_rec, after_rec, (remaining, term_days)
+
+
+_END_REASONS = {
+    "used": "used up",
+    "expired": "its cycles are over",
+    "voided": "voided by a downgrade",
+    "cycle": "the billing cycle it requires changed",
+}
+
+
+def _check_new_promotion(
+    terms: Promotion,
+    today: dt.date,
+    first_cycle: Cycle,
+    today_eligible: bool,
+    target: Config,
+    error: ErrorFn,
+) -> None:
+    where = ("billing", "promo_code")
+    if terms.expires is not None and today > terms.expires:
+        error(
+            where,
+            "promo-expired",
+            f"the promotion {terms.code} expired on {terms.expires.isoformat()}",
+            "remove billing.promo_code",
+        )
+    if terms.requires_cycle is not None and terms.requires_cycle is not first_cycle:
+        error(
+            where,
+            "promo-cycle",
+            f"the promotion {terms.code} needs {terms.requires_cycle.value} billing; the first "
+            f"invoice it would discount is {first_cycle.value}",
+            f"set billing.cycle: {terms.requires_cycle.value}, or remove the code",
+        )
+    covered = [p for p in target.product_ids if terms.covers(p)]
+    if not today_eligible and (not covered or target.cancelled):
+        products = ", ".join(terms.applies_to or ()) or "any product"
+        error(
+            where,
+            "promo-not-eligible",
+            f"the promotion {terms.code} applies to {products}; nothing in this subscription "
+            "is eligible",
+            None,
+        )
+
+
+def _summary(desired: Desired) -> dict[str, Any]:
+    return {
+        "cycle": desired.config.cycle.value,
+        "currency": desired.currency,
+        "products": {p.product: p.to_json() for p in desired.config.products},
+    }
+
+
+def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
+    """Money left on the table: a cheaper Suite edition, or annual billing."""
+    config = desired.config
+    if config.cancelled or not config.products:
+        return []
+    hints = []
+    for bundle in catalog.products.values():
+        if not bundle.replaces:
+            continue
+        standalone = [p for p in config.products if p.product in bundle.replaces]
+        if not standalone or config.product(bundle.id):
+            continue
+        needed = max(catalog.products[p.product].editions[p.edition].rank for p in standalone)
+        wanted_ids = [
+            p.edition
+            for p in standalone
+            if catalog.products[p.product].editions[p.edition].rank == needed
+        ]
+        floor = min(
+            (bundle.editions[e].rank for e in wanted_ids if e in bundle.editions), default=0
+        )
+        agents = max(p.agents for p in standalone)
+        current = Config(config.cycle, tuple(replace(p, addons=()) for p in standalone))
+        current_year = list_total(catalog, current, currency) * 12 / config.cycle.months
+        for edition in sorted(bundle.editions.values(), key=lambda e: e.rank):
+            if edition.rank < floor or config.cycle not in edition.price.get(currency, {}):
+                continue
+            from zplan.model import ProductLine
+
+            suite = Config(config.cycle, (ProductLine(bundle.id, edition.id, agents),))
+            suite_year = list_total(catalog, suite, currency) * 12 / config.cycle.months
+            if suite_year < current_year:
+                names = ", ".join(p.product for p in standalone)
+                hints.append(
+                    f"{edition.name} with {agents} agents would cost "
+                    f"{fmt(current_year - suite_year, currency)} a year less than {names} "
+                    f"({fmt(suite_year, currency)} instead of {fmt(current_year, currency)} a year)"
+                )
+            break
+    if config.cycle is Cycle.MONTHLY:
+        annual = replace(config, cycle=Cycle.ANNUAL)
+        sold = all(
+            Cycle.ANNUAL in catalog.products[p.product].editions[p.edition].price.get(currency, {})
+            for p in config.products
+        )
+        if sold:
+            monthly_year = list_total(catalog, config, currency) * 12
+            annual_year = list_total(catalog, annual, currency)
+            if annual_year < monthly_year:
+                hints.append(
+                    f"annual billing would save {fmt(monthly_year - annual_year, currency)} a year "
+                    f"({fmt(annual_year, currency)} instead of {fmt(monthly_year, currency)})"
+                )
+    return hints
+
+
+def _estimates(catalog: Catalog, desired: Desired, after: Account | None) -> bool:
+    configs = [desired.config]
+    if after is not None and after.subscription is not None:
+        configs.append(after.subscription.now)
+    for config in configs:
+        for product in config.products:
+            if catalog.products[product.product].editions[product.edition].estimate:
+                return True
+            if any(catalog.addons[a].estimate for a, _ in product.addons):
+                return True
+    return False
+
+
+def build_plan(
+    ctx: Context,
+    entries: Iterable[tuple[Desired, Document | None]],
+    accounts: Callable[[str], Account | None],
+    created_at: str,
+    diagnostics: Iterable[Diagnostic] = (),
+    notes: Iterable[str] = (),
+    unmanaged: Iterable[str] = (),
+) -> Plan:
+    """A plan over several accounts, each against its stored state."""
+    plans = [
+        plan_account(ctx, accounts(desired.subdomain), desired, document)
+        for desired, document in entries
+    ]
+    return Plan(
+        priced_on=ctx.today,
+        created_at=created_at,
+        catalog_id=ctx.catalog.id,
+        catalog_sha256=ctx.catalog.sha256,
+        accounts=tuple(plans),
+        notes=tuple(notes),
+        diagnostics=tuple(diagnostics),
+        unmanaged=tuple(unmanaged),
+    )
+
+
+def total_due(plans: Iterable[AccountPlan]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for plan in plans:
+        due = plan.due_now + sum((r.invoice.total for r in plan.renewals), ZERO)
+        totals[plan.currency] = totals.get(plan.currency, ZERO) + due
+    return totals

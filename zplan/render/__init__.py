@@ -1,0 +1,29 @@
+"""Renderers: plans and diagnostics for people (text), reviews (markdown), tools (json, github)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_CODES = {
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+    "bold": "1",
+    "dim": "2",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """ANSI colour, or none at all."""
+
+    color: bool = False
+
+    def __call__(self, text: str, *names: str) -> str:
+        if not self.color or not names:
+            return text
+        codes = ";".join(_CODES[name] for name in names)
+        return f"\033[{codes}m{text}\033[0m"

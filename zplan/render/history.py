@@ -1,0 +1,108 @@
+"""Version history and stored state, for people and for tools."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from zplan.model import Account
+from zplan.money import fmt
+from zplan.state.base import VerifyResult, Version
+
+
+def _amount(version: Version) -> str:
+    if version.invoice is None:
+        return "-"
+    from decimal import Decimal
+
+    return fmt(Decimal(version.invoice["total"]), version.account.currency)
+
+
+def _changes(version: Version) -> str:
+    audit = version.audit or {}
+    changes = audit.get("changes") or []
+    if not changes:
+        return audit.get("note") or version.kind
+    parts = []
+    for change in changes:
+        before, after = change.get("before"), change.get("after")
+        kind = change.get("kind") or "change"
+        if isinstance(before, (dict, list)) or isinstance(after, (dict, list)):
+            parts.append(f"{kind} {change['address']}")
+        else:
+            parts.append(f"{change['address']} {before} → {after}")
+    return "; ".join(parts)
+
+
+def render_history(subdomain: str, versions: Sequence[Version], result: VerifyResult | None) -> str:
+    out = [f"History of {subdomain} ({len(versions)} versions)", ""]
+    for version in versions:
+        audit = version.audit or {}
+        out.append(
+            f"#{version.serial}  {version.created_at}  {version.kind:<7}  "
+            f"{audit.get('actor') or '-'}  charged {_amount(version)}"
+        )
+        out.append(f"    {_changes(version)}")
+        commit = audit.get("file_commit") or audit.get("git_commit")
+        where = []
+        if commit:
+            where.append(f"commit {commit[:12]}")
+        if audit.get("config_path"):
+            where.append(f"file {audit['config_path']}")
+        if audit.get("ci_run_url"):
+            where.append(f"CI run {audit['ci_run_url']}")
+        if audit.get("plan_id"):
+            where.append(f"plan {str(audit['plan_id'])[:19]}…")
+        if where:
+            out.append("    " + ", ".join(where))
+    if result is not None:
+        out.append("")
+        if result.ok:
+            out.append(f"Audit chain verified: {result.entries} entries, no break.")
+        else:
+            out.append(f"Audit chain BROKEN at entry {result.serial}: {result.problem}.")
+    return "\n".join(out) + "\n"
+
+
+def history_json(
+    subdomain: str, versions: Sequence[Version], result: VerifyResult | None
+) -> dict[str, Any]:
+    return {
+        "subdomain": subdomain,
+        "versions": [
+            {
+                "serial": v.serial,
+                "kind": v.kind,
+                "created_at": v.created_at,
+                "actor": (v.audit or {}).get("actor"),
+                "plan_id": (v.audit or {}).get("plan_id"),
+                "git_commit": (v.audit or {}).get("git_commit"),
+                "file_commit": (v.audit or {}).get("file_commit"),
+                "config_path": (v.audit or {}).get("config_path"),
+                "ci_run_url": (v.audit or {}).get("ci_run_url"),
+                "changes": (v.audit or {}).get("changes") or [],
+                "charged": None if v.invoice is None else v.invoice["total"],
+                "currency": v.account.currency,
+                "invoice": v.invoice,
+            }
+            for v in versions
+        ],
+        "verify": None
+        if result is None
+        else {
+            "ok": result.ok,
+            "entries": result.entries,
+            "problem": result.problem,
+            "serial": result.serial,
+        },
+    }
+
+
+def state_yaml(account: Account) -> str:
+    data = account.to_json()
+    sub = data.get("subscription")
+    if sub is not None and sub["payment"]["ref"] is not None:
+        sub["payment"]["ref"] = f"(sensitive, …{sub['payment']['ref']['last4']})"
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

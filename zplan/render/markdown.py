@@ -1,0 +1,244 @@
+"""A pull-request comment: marker line, headline, summary table, details per account.
+
+Built for GitHub and GitLab (both render HTML ``<details>`` blocks and pipe
+tables). Kept under 65,000 characters: detail is cut, with a note; totals
+never are.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from zplan.money import fmt
+
+MARKER = "<!-- zplan-plan -->"
+LIMIT = 65_000
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _headline(document: dict[str, Any]) -> list[str]:
+    per_currency: dict[str, list[Decimal]] = {}
+    for account in document["accounts"]:
+        totals = account["totals"]
+        sums = per_currency.setdefault(totals["currency"], [Decimal(0), Decimal(0), Decimal(0)])
+        sums[0] += Decimal(totals["recurring_before"]["monthly"])
+        sums[1] += Decimal(totals["recurring_after"]["monthly"])
+        sums[2] += Decimal(totals["due_now"]) + Decimal(totals.get("renewals_due", "0"))
+    if not per_currency:
+        return ["### zplan: no accounts planned"]
+    lines = []
+    for currency, (before, after, due) in sorted(per_currency.items()):
+        delta = after - before
+        percent = (
+            "" if before == 0 else f" ({'+' if delta >= 0 else ''}{delta / before * 100:.2f}%)"
+        )
+        if delta > 0:
+            verb = f"increase by {fmt(delta, currency)}{percent}"
+        elif delta < 0:
+            verb = f"decrease by {fmt(-delta, currency)}{percent}"
+        else:
+            verb = "stay the same"
+        lines.append(
+            f"### 💰 zplan: monthly cost will {verb}, {fmt(due, currency)} due now "
+            f"({currency}, excluding tax)"
+        )
+    return lines
+
+
+def _table(document: dict[str, Any]) -> tuple[list[str], int]:
+    rows = ["| Account | Previous | New | Diff | Due now |", "| --- | ---: | ---: | ---: | ---: |"]
+    unchanged = 0
+    totals: dict[str, list[Decimal]] = {}
+    for account in document["accounts"]:
+        t = account["totals"]
+        currency = t["currency"]
+        before = Decimal(t["recurring_before"]["monthly"])
+        after = Decimal(t["recurring_after"]["monthly"])
+        due = Decimal(t["due_now"]) + Decimal(t.get("renewals_due", "0"))
+        sums = totals.setdefault(currency, [Decimal(0)] * 3)
+        sums[0] += before
+        sums[1] += after
+        sums[2] += due
+        if (
+            not account["changes"]
+            and not account["invoice"]["renewals"]
+            and not account["diagnostics"]
+        ):
+            unchanged += 1
+            continue
+        flag = " ⚠️" if account["diagnostics"] else ""
+        rows.append(
+            f"| {_code(account['subdomain'])}{flag} | {fmt(before, currency)}/mo | "
+            f"{fmt(after, currency)}/mo | {fmt(after - before, currency, signed=True)} | "
+            f"{fmt(due, currency)} |"
+        )
+    for currency, (before, after, due) in sorted(totals.items()):
+        rows.append(
+            f"| **Total ({currency})** | **{fmt(before, currency)}/mo** | "
+            f"**{fmt(after, currency)}/mo** | **{fmt(after - before, currency, signed=True)}**"
+            f" | **{fmt(due, currency)}** |"
+        )
+    return rows, unchanged
+
+
+def _details(account: dict[str, Any]) -> list[str]:
+    currency = account["totals"]["currency"]
+    summary = account["summary"]
+    head = (
+        f"<details><summary><b>{account['subdomain']}</b>: {summary['add']} to add, "
+        f"{summary['change']} to change, {summary['remove']} to remove "
+        f"({summary['at_renewal']} at renewal), due now "
+        f"{fmt(Decimal(account['totals']['due_now']), currency)}</summary>"
+    )
+    out = [head, "", f"File: {_code(account['config']['path'])}", ""]
+    if account["diagnostics"]:
+        for d in account["diagnostics"]:
+            out.append(f"- **{d['severity']}** {_code(d['path'])}: {_cell(d['message'])}")
+        out.append("")
+    if account["changes"]:
+        out += [
+            "| | Address | Before → after | When | Monthly |",
+            "| --- | --- | --- | --- | ---: |",
+        ]
+        symbols = {"create": "➕", "update": "✏️", "delete": "➖"}
+        for change in account["changes"]:
+            symbol = "⛔" if change["kind"] == "cancel" else symbols[change["action"]]
+            transition = f"{_short(change['before'])} → {_short(change['after'])}"
+            when = "now" if change["effective"] == "now" else f"renewal {change['effective_on']}"
+            out.append(
+                f"| {symbol} | {_code(change['address'])} | {_cell(transition)} | {when} | "
+                f"{fmt(Decimal(change['monthly_delta']), currency, signed=True)} |"
+            )
+        out.append("")
+    lines = account["invoice"]["lines"]
+    if lines:
+        out += ["Due now (invoice preview):", "", "| Line | Amount |", "| --- | ---: |"]
+        for line in lines:
+            out.append(
+                f"| {_cell(line['description'])} | {fmt(Decimal(line['amount']), currency)} |"
+            )
+        out.append(f"| **Due now** | **{fmt(Decimal(account['invoice']['due_now']), currency)}** |")
+        out.append("")
+    for note in account["notes"]:
+        out.append(f"> **Note:** {_cell(note)}")
+    for hint in account["hints"]:
+        out.append(f"> 💡 {_cell(hint)}")
+    out += ["", "</details>", ""]
+    return out
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        if "edition" in value:
+            return f"{value['edition']} ×{value['agents']}"
+        if "products" in value:
+            return ", ".join(
+                f"{k} {v['edition']} ×{v['agents']}" for k, v in value["products"].items()
+            )
+        return ", ".join(f"{k}: {_short(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "[]"
+    return str(value)
+
+
+def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
+    """The comment; detail blocks are dropped from the end until it fits under ``limit``."""
+    head = [MARKER, *_headline(document), ""]
+    if not document.get("applyable", True):
+        head += ["> ❌ **This plan has errors and cannot be applied.**", ""]
+    for d in document.get("diagnostics", []):
+        head.append(
+            f"- **{d['severity']}** {_code(d['file'])}:{d['line']}:{d['column']} "
+            f"{_code(d['path'])}: {_cell(d['message'])}"
+        )
+    if document.get("diagnostics"):
+        head.append("")
+    table, unchanged = _table(document)
+    tail = []
+    if unchanged:
+        tail.append(f"{unchanged} account{'s' * (unchanged != 1)} without changes.")
+    if document.get("unmanaged"):
+        tail.append(
+            f"Unmanaged accounts (in the store, described by no file; never changed): "
+            f"{', '.join(_code(s) for s in document['unmanaged'])}"
+        )
+    footer = [
+        "",
+        f"<sub>zplan {document.get('zplan_version', '')} · priced on "
+        f"{document['priced_on']} · catalog {_code(document['catalog']['id'])}"
+        f"{' · some prices are estimates' if document['catalog']['estimates_used'] else ''}"
+        "</sub>",
+        "",
+    ]
+    details: list[list[str]] = []
+    for account in document["accounts"]:
+        if account["changes"] or account["diagnostics"] or account["invoice"]["renewals"]:
+            details.append(_details(account))
+    # Totals always fit: cut table rows (never the totals) and detail blocks as needed.
+    body_rows = table[2:]
+    total_rows = [r for r in body_rows if r.startswith("| **Total")]
+    account_rows = [r for r in body_rows if not r.startswith("| **Total")]
+    kept_rows, kept_details, cut = len(account_rows), len(details), False
+    while True:
+        text = _assemble(
+            head,
+            table[:2],
+            account_rows[:kept_rows],
+            total_rows,
+            tail,
+            details[:kept_details],
+            footer,
+            cut,
+            len(account_rows) - kept_rows,
+            len(details) - kept_details,
+        )
+        if len(text) <= limit:
+            return text
+        cut = True
+        if kept_details:
+            kept_details -= 1
+        elif kept_rows:
+            kept_rows -= 1
+        else:
+            return text
+
+
+def _assemble(
+    head: list[str],
+    table_head: list[str],
+    rows: list[str],
+    totals: list[str],
+    tail: list[str],
+    details: list[list[str]],
+    footer: list[str],
+    cut: bool,
+    cut_rows: int,
+    cut_details: int,
+) -> str:
+    out = [*head, *table_head, *rows, *totals, ""]
+    if cut_rows:
+        out.append(
+            f"_{cut_rows} more changed accounts are not listed: the comment is limited "
+            f"in size (the totals include them). Run zplan plan to see them._"
+        )
+        out.append("")
+    out += [*tail, ""]
+    for block in details:
+        out += block
+    if cut and cut_details:
+        out.append(
+            f"_Details of {cut_details} accounts were cut to keep this comment under "
+            f"{LIMIT:,} characters; the table and totals are complete._"
+        )
+    out += footer
+    return "\n".join(out)

@@ -1,0 +1,270 @@
+"""Plans for people, in the spirit of Terraform and Infracost."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from zplan.money import fmt
+from zplan.render import Style
+
+_SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict):
+        if "edition" in value:
+            text = f"{value['edition']}, {value['agents']} agents"
+            addons = value.get("addons") or {}
+            if addons:
+                text += " + " + ", ".join(f"{k} {_qty(v)}" for k, v in addons.items())
+            return text
+        if "products" in value:
+            products = "; ".join(f"{k} {_value(v)}" for k, v in value["products"].items())
+            return f"{products}; {value['cycle']}"
+        return "; ".join(f"{k}: {_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]" if value else "[]"
+    return str(value)
+
+
+def _qty(value: Any) -> str:
+    return "" if value is True else f"×{value}"
+
+
+def render_account(account: dict[str, Any], style: Style) -> list[str]:
+    currency = account["totals"]["currency"]
+    out: list[str] = []
+    prior = account["prior"]
+    title = f"{account['subdomain']} ({account['config']['path']})"
+    if prior["exists"]:
+        out.append(style(f"Account {title}", "bold"))
+        out.append(
+            f"  today: {_today_line(account)}; renews on {prior['term_end']} "
+            f"(term {prior['term_start']} to {prior['term_end']})"
+        )
+    else:
+        out.append(style(f"Account {title}", "bold") + ": no subscription yet (first purchase)")
+    for diagnostic in account["diagnostics"]:
+        out.append(_diagnostic_line(diagnostic, style))
+    renewals = account["invoice"]["renewals"]
+    for renewal in renewals:
+        if renewal.get("ended"):
+            out.append(f"  ! the subscription ended on {renewal['date']} (cancelled)")
+        else:
+            out.append(
+                f"  renewal pending on {renewal['date']}: "
+                f"{fmt(Decimal(renewal['total']), currency)} ({renewal['cycle']})"
+            )
+    changes = account["changes"]
+    if not changes:
+        out.append(
+            f"  No changes. The subscription of {account['subdomain']} matches the configuration."
+        )
+        out.extend(_notes(account, style))
+        return out
+    out.append("")
+    rows = []
+    for change in changes:
+        symbol, color = _SYMBOLS[change["action"]]
+        if change["kind"] == "cancel":
+            symbol, color = "!", "red"
+        before, after = _value(change["before"]), _value(change["after"])
+        if change["kind"] in ("subscription_create",) or (
+            change["action"] == "create" and change["before"] is None
+        ):
+            transition = after
+        elif change["action"] == "delete" and change["after"] is None:
+            transition = f"{before} → (removed)"
+        else:
+            transition = f"{before} → {after}"
+        if "today" in change:
+            transition += f" (today {_value(change['today'])})"
+        when = "now" if change["effective"] == "now" else f"at renewal {change['effective_on']}"
+        delta = Decimal(change["monthly_delta"])
+        money = f"{fmt(delta, currency, signed=True)}/mo" if delta else ""
+        rows.append(
+            (
+                style(symbol, color, "bold"),
+                change["address"],
+                transition,
+                when,
+                money,
+                change.get("reason"),
+            )
+        )
+    width = max(len(r[1]) for r in rows)
+    for symbol, address, transition, when, money, reason in rows:
+        line = f"  {symbol} {address.ljust(width)}  {transition}  [{when}]"
+        if money:
+            line += f"  {money}"
+        out.append(line)
+        if reason:
+            out.append(f"      {style(reason, 'dim')}")
+    out.append("")
+    out.extend(_invoice(account, currency))
+    out.append("")
+    summary = account["summary"]
+    out.append(
+        style(
+            f"Plan: {summary['add']} to add, {summary['change']} to change, "
+            f"{summary['remove']} to remove ({summary['at_renewal']} at renewal).",
+            "bold",
+        )
+    )
+    out.extend(_recurring(account, currency))
+    out.extend(_notes(account, style))
+    return out
+
+
+def _today_line(account: dict[str, Any]) -> str:
+    now = account["prior"].get("now") or {}
+    products = now.get("products", {})
+    names = "; ".join(f"{k} {_value(v)}" for k, v in products.items()) or "no products"
+    return f"{names}; {now.get('cycle', '?')}"
+
+
+def _invoice(account: dict[str, Any], currency: str) -> list[str]:
+    invoice = account["invoice"]
+    lines = invoice["lines"]
+    out = ["  Due now (invoice preview):"]
+    if not lines:
+        out.append("    nothing is charged today")
+    width = max((len(line["description"]) for line in lines), default=0)
+    for line in lines:
+        out.append(
+            f"    {line['description'].ljust(width)}  "
+            f"{fmt(Decimal(line['amount']), currency).rjust(14)}"
+        )
+    if Decimal(invoice["balance_created"]):
+        out.append(
+            f"    credit kept as account balance: "
+            f"{fmt(Decimal(invoice['balance_created']), currency)}"
+        )
+    if Decimal(invoice["balance_applied"]):
+        out.append(
+            f"    account balance applied: -{fmt(Decimal(invoice['balance_applied']), currency)}"
+        )
+    out.append(f"  Due now: {fmt(Decimal(invoice['due_now']), currency)} (excluding tax)")
+    renewals_due = Decimal(account["totals"].get("renewals_due", "0"))
+    if renewals_due:
+        out.append(f"  Plus pending renewals: {fmt(renewals_due, currency)} (excluding tax)")
+    return out
+
+
+def _recurring(account: dict[str, Any], currency: str) -> list[str]:
+    totals = account["totals"]
+    before, after = totals["recurring_before"], totals["recurring_after"]
+    delta = Decimal(totals["monthly_delta"])
+    percent = totals["monthly_delta_percent"]
+    change = fmt(delta, currency, signed=True)
+    if percent is not None:
+        sign = "+" if Decimal(percent) > 0 else ""
+        change += f", {sign}{percent}%"
+    b_monthly, a_monthly = Decimal(before["monthly"]), Decimal(after["monthly"])
+    line = (
+        f"Recurring from the next renewal: {fmt(b_monthly, currency)}/mo → "
+        f"{fmt(a_monthly, currency)}/mo ({change})"
+    )
+    per = (
+        f"  per cycle: {fmt(Decimal(before['per_cycle']), currency)} {before['cycle']} → "
+        f"{fmt(Decimal(after['per_cycle']), currency)} {after['cycle']} (excluding tax)"
+    )
+    return [line, per]
+
+
+def _notes(account: dict[str, Any], style: Style) -> list[str]:
+    out = []
+    for note in account["notes"]:
+        out.append(f"  {style('note:', 'cyan')} {note}")
+    if account.get("estimates_used"):
+        out.append(
+            f"  {style('note:', 'cyan')} some prices in this plan are estimates "
+            "(estimate: true in the catalog)"
+        )
+    for hint in account["hints"]:
+        out.append(f"  {style('hint:', 'magenta')} {hint}")
+    return out
+
+
+def _diagnostic_line(diagnostic: dict[str, Any], style: Style) -> str:
+    color = "red" if diagnostic["severity"] == "error" else "yellow"
+    text = (
+        f"  {diagnostic['file']}:{diagnostic['line']}:{diagnostic['column']}: "
+        f"{style(diagnostic['severity'], color, 'bold')}: {diagnostic['path']}: "
+        f"{diagnostic['message']}"
+    )
+    if diagnostic.get("hint"):
+        text += f" ({diagnostic['hint']})"
+    return text
+
+
+def render_plan(document: dict[str, Any], style: Style) -> str:
+    out: list[str] = []
+    for diagnostic in document.get("diagnostics", []):
+        out.append(_diagnostic_line(diagnostic, style).strip())
+    accounts = document["accounts"]
+    for index, account in enumerate(accounts):
+        if index:
+            out.append("")
+        out.extend(render_account(account, style))
+    if len(accounts) > 1:
+        out.append("")
+        out.extend(summary_table(document))
+    for note in document.get("notes", []):
+        out.append(f"{style('note:', 'cyan')} {note}")
+    if document.get("unmanaged"):
+        out.append(
+            f"{style('note:', 'cyan')} unmanaged accounts (in the state store, described by "
+            f"no file; never changed): {', '.join(document['unmanaged'])}"
+        )
+    if not document["applyable"]:
+        out.append(style("This plan has errors and cannot be applied.", "red", "bold"))
+    return "\n".join(out) + "\n"
+
+
+def summary_table(document: dict[str, Any]) -> list[str]:
+    """One row per account, then totals per currency."""
+    rows = [("Account", "Previous", "New", "Diff", "Due now")]
+    totals: dict[str, list[Decimal]] = {}
+    for account in document["accounts"]:
+        t = account["totals"]
+        currency = t["currency"]
+        before, after = (
+            Decimal(t["recurring_before"]["monthly"]),
+            Decimal(t["recurring_after"]["monthly"]),
+        )
+        due = Decimal(t["due_now"]) + Decimal(t.get("renewals_due", "0"))
+        rows.append(
+            (
+                account["subdomain"],
+                f"{fmt(before, currency)}/mo",
+                f"{fmt(after, currency)}/mo",
+                fmt(after - before, currency, signed=True),
+                fmt(due, currency),
+            )
+        )
+        sums = totals.setdefault(currency, [Decimal(0)] * 3)
+        sums[0] += before
+        sums[1] += after
+        sums[2] += due
+    for currency, (before, after, due) in sorted(totals.items()):
+        rows.append(
+            (
+                f"Total ({currency})",
+                f"{fmt(before, currency)}/mo",
+                f"{fmt(after, currency)}/mo",
+                fmt(after - before, currency, signed=True),
+                fmt(due, currency),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    out = []
+    for index, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, 5)]
+        out.append("  ".join(cells).rstrip())
+        if index == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out

@@ -1,0 +1,462 @@
+"""Catalog facts a subscription file must keep, beyond the schema; account-type and role rules.
+
+``check_subscription`` turns a schema-valid document into a ``Desired``
+subscription and reports every rule it breaks as a positioned diagnostic.
+``permission_problems`` checks planned changes against the account type and
+the actor's role (pricing.md, "Account types and roles").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from zplan.catalog import Catalog, Cycle, Unit
+from zplan.diagnostics import Diagnostic, Severity, did_you_mean
+from zplan.document import Document
+from zplan.model import (
+    UNSET,
+    Account,
+    AccountType,
+    Change,
+    Config,
+    Desired,
+    Kind,
+    PaymentRef,
+    ProductLine,
+)
+
+DEFAULT_CURRENCY = "USD"
+
+
+def payment_ref_hash(subdomain: str, ref: str) -> PaymentRef:
+    """The only form in which zplan keeps a payment reference."""
+    digest = hashlib.sha256(f"zplan-payment-ref\0{subdomain}\0{ref}".encode()).hexdigest()
+    return PaymentRef(digest, ref[-4:])
+
+
+def check_subscription(
+    document: Document, catalog: Catalog, today: dt.date
+) -> tuple[Desired | None, list[Diagnostic]]:
+    """Catalog rules for a schema-valid subscription file; the desired subscription if it is usable."""
+    data = document.data
+    problems: list[Diagnostic] = []
+    account = data["account"]
+    billing = data["billing"]
+    subdomain = account["subdomain"]
+    currency = account.get("currency", DEFAULT_CURRENCY)
+    cycle = Cycle(billing["cycle"])
+    cancelled = data.get("status", "active") == "cancelled"
+    products_data: dict[str, Any] = data.get("products") or {}
+
+    if currency not in catalog.currencies:
+        problems.append(
+            document.error(
+                ("account", "currency"),
+                "unknown-currency",
+                f"{currency} is not a currency of the catalog {catalog.id}",
+                did_you_mean(currency, catalog.currencies)
+                or f"the catalog prices in {', '.join(catalog.currencies)}",
+            )
+        )
+    if not products_data and not cancelled:
+        where = ("products",) if "products" in data else ()
+        problems.append(
+            document.error(
+                where,
+                "no-products",
+                "an active subscription needs at least one product",
+                "list a product under products:, or set status: cancelled",
+            )
+        )
+
+    lines = []
+    for product_id, spec in products_data.items():
+        line = _check_product(document, catalog, product_id, spec, cycle, currency, problems)
+        if line is not None:
+            lines.append(line)
+
+    for bundle_id in products_data:
+        for replaced in catalog.replacing(bundle_id):
+            if replaced in products_data:
+                name = catalog.products[bundle_id].name
+                problems.append(
+                    document.error(
+                        ("products", replaced),
+                        "suite-conflict",
+                        f"{replaced} cannot stand beside {bundle_id}: {name} replaces it",
+                        f"remove products.{replaced}; {bundle_id} includes it",
+                        key=True,
+                    )
+                )
+
+    promo_code = billing.get("promo_code")
+    if promo_code is not None:
+        promotion = catalog.promotion(promo_code)
+        if promotion is None:
+            problems.append(
+                document.error(
+                    ("billing", "promo_code"),
+                    "unknown-promotion",
+                    f"'{promo_code}' is not a promotion code of the catalog {catalog.id}",
+                    did_you_mean(promo_code, [p.code for p in catalog.promotions.values()]),
+                )
+            )
+        else:
+            promo_code = promotion.code
+            if promotion.expires is not None and today > promotion.expires:
+                # A code already on record stays valid; only the plan (which sees the
+                # state) can tell, so validate warns here and plan decides.
+                problems.append(
+                    document.error(
+                        ("billing", "promo_code"),
+                        "promo-expired",
+                        f"the promotion {promotion.code} expired on {promotion.expires.isoformat()}",
+                        "a code already on the subscription keeps its terms; a new one is refused",
+                        severity=Severity.WARNING,
+                    )
+                )
+            if promotion.requires_cycle is not None and promotion.requires_cycle is not cycle:
+                problems.append(
+                    document.error(
+                        ("billing", "promo_code"),
+                        "promo-cycle",
+                        f"the promotion {promotion.code} needs {promotion.requires_cycle.value} "
+                        f"billing, and this file bills {cycle.value}",
+                        "zplan plan refuses it when it is newly added",
+                        severity=Severity.WARNING,
+                    )
+                )
+            if promotion.applies_to is not None and not set(promotion.applies_to) & set(
+                products_data
+            ):
+                problems.append(
+                    document.error(
+                        ("billing", "promo_code"),
+                        "promo-not-eligible",
+                        f"the promotion {promotion.code} applies to {', '.join(promotion.applies_to)}, "
+                        "and this file has none of them",
+                        "zplan plan refuses it when it is newly added",
+                        severity=Severity.WARNING,
+                    )
+                )
+
+    if any(d.is_error for d in problems):
+        return None, problems
+    raw_ref = billing.get("payment_ref", UNSET) if "payment_ref" in billing else UNSET
+    payment_ref = (
+        UNSET
+        if raw_ref is UNSET
+        else None
+        if raw_ref is None
+        else payment_ref_hash(subdomain, raw_ref)
+    )
+    desired = Desired(
+        subdomain=subdomain,
+        owner=account["owner"],
+        billing_admins=tuple(account.get("billing_admins") or ()),
+        currency=currency,
+        config=Config(cycle, tuple(sorted(lines, key=lambda p: p.product)), cancelled),
+        payment_method=billing["payment"],
+        payment_ref=payment_ref,
+        promo_code=promo_code,
+        products_given="products" in data,
+        path=document.path,
+        sha256=hashlib.sha256(document.text.encode()).hexdigest(),
+    )
+    return desired, problems
+
+
+def _check_product(
+    document: Document,
+    catalog: Catalog,
+    product_id: str,
+    spec: dict[str, Any],
+    cycle: Cycle,
+    currency: str,
+    problems: list[Diagnostic],
+) -> ProductLine | None:
+    where = ("products", product_id)
+    product = catalog.products.get(product_id)
+    if product is None:
+        problems.append(
+            document.error(
+                where,
+                "unknown-product",
+                f"'{product_id}' is not a product of the catalog {catalog.id}",
+                did_you_mean(product_id, list(catalog.products)),
+                key=True,
+            )
+        )
+        return None
+    edition = product.editions.get(spec["edition"])
+    if edition is None:
+        problems.append(
+            document.error(
+                (*where, "edition"),
+                "unknown-edition",
+                f"'{spec['edition']}' is not an edition of {product_id}",
+                did_you_mean(spec["edition"], list(product.editions))
+                or f"editions of {product_id}: {', '.join(product.editions)}",
+            )
+        )
+        return None
+    agents = spec["agents"]
+    if agents < edition.min_agents:
+        problems.append(
+            document.error(
+                (*where, "agents"),
+                "seat-limit",
+                f"{edition.name} needs at least {edition.min_agents} agents, not {agents}",
+            )
+        )
+    if edition.max_agents is not None and agents > edition.max_agents:
+        higher = [
+            e.name
+            for e in product.editions.values()
+            if e.rank > edition.rank and (e.max_agents is None or e.max_agents >= agents)
+        ]
+        problems.append(
+            document.error(
+                (*where, "agents"),
+                "seat-limit",
+                f"{edition.name} allows at most {edition.max_agents} agents, not {agents}",
+                f"{higher[0]} allows {agents}" if higher else None,
+            )
+        )
+    if currency in catalog.currencies and cycle not in edition.price.get(currency, {}):
+        problems.append(
+            document.error(
+                ("billing", "cycle"),
+                "cycle-not-sold",
+                f"{edition.name} is not sold on {cycle.value} billing",
+            )
+        )
+    addons: list[tuple[str, int]] = []
+    for addon_id, quantity in (spec.get("addons") or {}).items():
+        checked = _check_addon(
+            document, catalog, product_id, edition.rank, agents, addon_id, quantity, cycle, problems
+        )
+        if checked is not None:
+            addons.append((addon_id, checked))
+    return ProductLine(product_id, edition.id, agents, tuple(sorted(addons)))
+
+
+def _check_addon(
+    document: Document,
+    catalog: Catalog,
+    product_id: str,
+    rank: int,
+    agents: int,
+    addon_id: str,
+    quantity: int | bool,
+    cycle: Cycle,
+    problems: list[Diagnostic],
+) -> int | None:
+    where = ("products", product_id, "addons", addon_id)
+    addon = catalog.addons.get(addon_id)
+    if addon is None:
+        problems.append(
+            document.error(
+                where,
+                "unknown-addon",
+                f"'{addon_id}' is not an add-on of the catalog {catalog.id}",
+                did_you_mean(addon_id, list(catalog.addons)),
+                key=True,
+            )
+        )
+        return None
+    product = catalog.products[product_id]
+    lowest = addon.available_on.get(product_id)
+    if lowest is None:
+        sold_with = ", ".join(addon.available_on) or "no product"
+        problems.append(
+            document.error(
+                where,
+                "addon-product",
+                f"{addon.name} is not sold with {product_id}",
+                f"it is sold with {sold_with}",
+                key=True,
+            )
+        )
+        return None
+    if rank < product.editions[lowest].rank:
+        problems.append(
+            document.error(
+                where,
+                "addon-edition",
+                f"{addon.name} needs {product.editions[lowest].name} or above",
+                f"upgrade products.{product_id}.edition to {lowest} or above, or remove the add-on",
+                key=True,
+            )
+        )
+    if cycle not in addon.cycles:
+        problems.append(
+            document.error(
+                where,
+                "addon-cycle",
+                f"{addon.name} is sold on {' and '.join(c.value for c in addon.cycles)} billing only, "
+                f"not {cycle.value}",
+                "change billing.cycle, or remove the add-on",
+                key=True,
+            )
+        )
+    if addon.unit is Unit.ACCOUNT:
+        if quantity is not True:
+            problems.append(
+                document.error(
+                    where,
+                    "addon-unit",
+                    f"{addon.name} is sold per account: write true, not {quantity}",
+                )
+            )
+            return None
+        return 1
+    if quantity is True:
+        problems.append(
+            document.error(
+                where, "addon-unit", f"{addon.name} is sold per agent: give the number of seats"
+            )
+        )
+        return None
+    assert isinstance(quantity, int)
+    if quantity > agents:
+        problems.append(
+            document.error(
+                where,
+                "addon-seats",
+                f"{quantity} seats of {addon.name} but only {agents} agents on {product_id}",
+                f"at most {agents} seats, or more agents",
+            )
+        )
+    return quantity
+
+
+# Account types and roles ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    allowed: frozenset[AccountType]
+
+
+_ALL = frozenset(AccountType)
+_SELF = frozenset({AccountType.SELF_SERVICE})
+_ASSISTED = frozenset({AccountType.SELF_SERVICE, AccountType.ONLINE_ASSISTED})
+_NOT_MANAGED = frozenset(_ALL - {AccountType.MANAGED})
+
+RULES: dict[Kind, Rule] = {
+    Kind.AGENTS_INCREASE: Rule("more agents", _NOT_MANAGED),
+    Kind.ADDON_ADD: Rule("add add-ons or add-on seats; edition upgrade", _ASSISTED),
+    Kind.ADDON_INCREASE: Rule("add add-ons or add-on seats; edition upgrade", _ASSISTED),
+    Kind.EDITION_UPGRADE: Rule("add add-ons or add-on seats; edition upgrade", _ASSISTED),
+    Kind.PROMO_ADD: Rule("promo code added, replaced, removed", _ASSISTED),
+    Kind.PROMO_REMOVE: Rule("promo code added, replaced, removed", _ASSISTED),
+    Kind.PRODUCT_ADD: Rule("add a product; suite replacement", _SELF),
+    Kind.SUITE_REPLACEMENT: Rule("add a product; suite replacement", _SELF),
+    Kind.SUBSCRIPTION_CREATE: Rule("add a product; suite replacement", _SELF),
+    Kind.AGENTS_DECREASE: Rule("fewer agents or seats; downgrade; removals", _SELF),
+    Kind.ADDON_DECREASE: Rule("fewer agents or seats; downgrade; removals", _SELF),
+    Kind.EDITION_DOWNGRADE: Rule("fewer agents or seats; downgrade; removals", _SELF),
+    Kind.PRODUCT_REMOVE: Rule("fewer agents or seats; downgrade; removals", _SELF),
+    Kind.ADDON_REMOVE: Rule("fewer agents or seats; downgrade; removals", _SELF),
+    Kind.CYCLE_CHANGE: Rule("billing cycle; payment method and reference", _SELF),
+    Kind.PAYMENT_CHANGE: Rule("billing cycle; payment method and reference", _SELF),
+    # Not in pricing.md's table: treated as a billing setting, like the payment method.
+    Kind.BILLING_ADMINS_CHANGE: Rule("billing cycle; payment method and reference", _SELF),
+    Kind.CANCEL: Rule("cancel; withdraw a scheduled change; reactivate", _SELF),
+    Kind.WITHDRAW_SCHEDULED: Rule("cancel; withdraw a scheduled change; reactivate", _SELF),
+    Kind.REACTIVATE: Rule("cancel; withdraw a scheduled change; reactivate", _SELF),
+}
+
+# What a billing admin may not do (pricing.md: cancel, payment changes, the billing admins).
+OWNER_ONLY = {
+    Kind.CANCEL,
+    Kind.PAYMENT_CHANGE,
+    Kind.BILLING_ADMINS_CHANGE,
+    Kind.SUBSCRIPTION_CREATE,
+}
+
+_TYPE_ADVICE = {
+    AccountType.MANAGED: "this account is managed by Zendesk: contact your account manager to "
+    "change the subscription",
+    AccountType.ADD_AGENTS_ONLY: "this account may only add agents; for anything else contact "
+    "your account manager",
+    AccountType.ONLINE_ASSISTED: "this account may add agents, add-ons and upgrades; for this "
+    "change contact your account manager",
+}
+
+
+def role_of(account: Account, actor: str) -> str | None:
+    """owner, billing_admin, or None; e-mail addresses compare without case."""
+    wanted = actor.strip().lower()
+    if account.owner.lower() == wanted:
+        return "owner"
+    if any(admin.lower() == wanted for admin in account.billing_admins):
+        return "billing_admin"
+    return None
+
+
+def permission_problems(
+    account: Account,
+    changes: Iterable[Change],
+    actor: str | None,
+    document: Document | None,
+    path: str,
+) -> Iterator[Diagnostic]:
+    """Every change the account type, or the actor's role when an actor is known, refuses."""
+    changes = [c for c in changes if not (c.kind is Kind.PROMO_REMOVE and c.reason)]
+    role = role_of(account, actor) if actor else None
+    for change in changes:
+        rule = RULES[change.kind]
+        if account.type not in rule.allowed:
+            yield _at(
+                document,
+                path,
+                change,
+                "account-type",
+                f"{change.kind.value} is not allowed on a {account.type.value} account "
+                f"(rule: {rule.name}: {', '.join(sorted(t.value for t in rule.allowed))})",
+                _TYPE_ADVICE.get(account.type),
+            )
+    if actor is None:
+        return
+    if role is None:
+        if changes:
+            first = changes[0]
+            yield _at(
+                document,
+                path,
+                first,
+                "role",
+                f"{actor} is neither the owner nor a billing admin of {account.subdomain} on "
+                "record: they may plan but not apply",
+                f"ask the owner on record ({account.owner}) to apply, or to make you a "
+                "billing admin",
+            )
+        return
+    if role == "billing_admin":
+        for change in changes:
+            if change.kind in OWNER_ONLY:
+                yield _at(
+                    document,
+                    path,
+                    change,
+                    "role",
+                    f"{actor} is a billing admin of {account.subdomain}: {change.kind.value} "
+                    "needs the account owner (rule: billing admins may not cancel, change "
+                    "payment or change the billing admins)",
+                    f"ask the owner on record ({account.owner}) to apply this change",
+                )
+
+
+def _at(
+    document: Document | None, path: str, change: Change, code: str, message: str, hint: str | None
+) -> Diagnostic:
+    if document is not None:
+        return document.error(change.path, code, message, hint)
+    return Diagnostic(path, 1, 1, Severity.ERROR, change.address, code, message, hint)

@@ -1,0 +1,206 @@
+"""PostgreSQL: one store shared by a team and its CI runners, through psycopg 3.
+
+``postgresql://user@host/db?schema=team_a``: the ``schema`` parameter (default
+``zplan``) keeps several teams apart in one database. zplan creates and
+migrates its tables itself, under a transaction-scoped advisory lock so that
+two processes starting at once do not race. Account locks are session
+advisory locks, as Terraform's ``pg`` backend takes them: the server releases
+them when the client's session ends, however it ends. A ``locks`` row beside
+each lock says who holds it, for the "lock held" message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from zplan.errors import LockHeld, StateError, UsageError
+from zplan.state.base import MIGRATIONS, LockInfo, SqlStore, holder_details
+
+DEFAULT_SCHEMA = "zplan"
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_MIGRATION_LOCK = 0x7A706C616E  # "zplan": serialises schema migrations across processes
+
+
+def _key(*parts: str) -> int:
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(libpq conninfo without ``schema``, schema name)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), DEFAULT_SCHEMA)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    try:
+        params = conninfo_to_dict(urlunsplit(parts._replace(query=rest)))
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"--state: not a PostgreSQL URL: {exc}") from None
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise UsageError(
+            f"--state: schema {schema!r} is not a plain lower-case name",
+            hint="use letters, digits and underscores, e.g. ?schema=team_a",
+        )
+    params.setdefault("connect_timeout", "10")
+    params.setdefault("application_name", "zplan")
+    return make_conninfo("", **params), schema
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
+
+
+class PostgresStore(SqlStore):
+    def __init__(self, url: str) -> None:
+        self.url = _redact(url)
+        conninfo, self.schema = split_url(url)
+        try:
+            self.conn = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise StateError(f"cannot connect to the state store {self.url}: {_first_line(exc)}",
+                             hint="check the URL, the server, and your credentials") from None  # fmt: skip
+        try:
+            self._migrate()
+            self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        except psycopg.Error as exc:
+            self.close()
+            raise StateError(f"cannot prepare the state store {self.url}: {_first_line(exc)}",
+                             hint="zplan needs CREATE on the database (or an existing schema it "
+                             "may create tables in)") from None  # fmt: skip
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    def _q(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def _migrate(self) -> None:
+        schema = sql.Identifier(self.schema)
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(schema))
+            cur.execute("CREATE TABLE IF NOT EXISTS zplan_schema (version INTEGER PRIMARY KEY, "
+                        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")  # fmt: skip
+            cur.execute("SELECT COALESCE(MAX(version), 0) FROM zplan_schema")
+            row = cur.fetchone()
+            current = row[0] if row else 0
+            for number, statements in MIGRATIONS:
+                if number <= current:
+                    continue
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute("INSERT INTO zplan_schema (version) VALUES (%s)", (number,))
+
+    @contextlib.contextmanager
+    def _write_tx(self) -> Iterator[Any]:
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                yield cur
+        except psycopg.OperationalError as exc:
+            raise StateError(f"the state store {self.url} failed during a write: "
+                             f"{_first_line(exc)}; the transaction was rolled back",
+                             hint="run the command again") from None  # fmt: skip
+        except psycopg.errors.UniqueViolation as exc:
+            raise StateError(
+                f"a concurrent write to the state store won: {_first_line(exc)}; "
+                "nothing was written",
+                hint="run zplan plan again",
+            ) from None
+
+    @contextlib.contextmanager
+    def _read_tx(self) -> Iterator[Any]:
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield cur
+        except psycopg.OperationalError as exc:
+            raise StateError(f"the state store {self.url} failed: {_first_line(exc)}",
+                             hint="run the command again") from None  # fmt: skip
+
+    def _serialise_account(self, cur: Any, subdomain: str) -> None:
+        # Writers of one account queue here; the shared code then re-reads the serial.
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s)", (_key("zplan-write", self.schema, subdomain),)
+        )
+
+    # Locks ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self, subdomains: Sequence[str], info: LockInfo, timeout: float) -> Iterator[None]:
+        taken: list[str] = []
+        try:
+            for subdomain in sorted(set(subdomains)):
+                self._take(subdomain, info, timeout)
+                taken.append(subdomain)
+            yield
+        finally:
+            for subdomain in reversed(taken):
+                with contextlib.suppress(psycopg.Error):
+                    self.conn.execute("DELETE FROM locks WHERE subdomain = %s AND lock_id = %s",
+                                      (subdomain, info.id))  # fmt: skip
+                    self.conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key(subdomain),))
+
+    def _lock_key(self, subdomain: str) -> int:
+        return _key("zplan-lock", self.schema, subdomain)
+
+    def _take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        key = self._lock_key(subdomain)
+        while True:
+            row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if row and row[0]:
+                pid = self.conn.execute("SELECT pg_backend_pid()").fetchone()
+                self.conn.execute(
+                    "INSERT INTO locks (subdomain, lock_id, who, operation, host, pid, created_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (subdomain) DO UPDATE SET "
+                    "lock_id = excluded.lock_id, who = excluded.who, operation = excluded.operation,"
+                    " host = excluded.host, pid = excluded.pid, created_at = excluded.created_at",
+                    (subdomain, info.id, info.who, info.operation, info.host,
+                     pid[0] if pid else info.pid, info.created_at),
+                )  # fmt: skip
+                return
+            if time.monotonic() >= deadline:
+                holder = self.conn.execute(
+                    "SELECT lock_id, who, operation, host, pid, created_at FROM locks "
+                    "WHERE subdomain = %s", (subdomain,)).fetchone()  # fmt: skip
+                details = (holder_details(holder) if holder
+                           else {"id": "?", "who": "another session", "operation": "?"})  # fmt: skip
+                if holder:
+                    details["pid"] = f"{details['pid']} (server session)"
+                raise LockHeld(subdomain, details)
+            time.sleep(0.05)
+
+    def force_unlock(self, subdomain: str, lock_id: str) -> None:
+        row = self.conn.execute("SELECT lock_id, pid FROM locks WHERE subdomain = %s",
+                                (subdomain,)).fetchone()  # fmt: skip
+        if row is None:
+            raise StateError(f"{subdomain} is not locked")
+        if row[0] != lock_id:
+            raise StateError(f"the lock on {subdomain} has id {row[0]}, not {lock_id}")
+        key = self._lock_key(subdomain) & 0xFFFFFFFFFFFFFFFF
+        held = self.conn.execute(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND classid = %s::bigint::oid AND objid = %s::bigint::oid",
+            (key >> 32, key & 0xFFFFFFFF)).fetchone()  # fmt: skip
+        if held:
+            raise StateError(
+                f"the lock on {subdomain} is held by a live server session (pid {row[1]})",
+                hint="PostgreSQL releases it when that session ends; stop the process holding it",
+            )
+        self.conn.execute("DELETE FROM locks WHERE subdomain = %s", (subdomain,))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,187 @@
+"""The embedded default: one SQLite file, private to its owner, in WAL mode.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction. Locks are rows in the
+``locks`` table, taken in their own short transactions and held until the
+apply commits or gives up; a lock left by a process that died is removed by
+``zplan force-unlock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from zplan.errors import LockHeld, StateError
+from zplan.state.base import MIGRATIONS, LockInfo, SqlStore, holder_details
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class SqliteStore(SqlStore):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        try:
+            self._create_private(path)
+            self.conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"cannot open the state store {path}: {exc}", hint="is it a zplan state file?"
+            ) from None
+        except OSError as exc:
+            raise StateError(f"cannot open the state store {path}: {exc.strerror}") from None
+
+    @staticmethod
+    def _create_private(path: Path) -> None:
+        """Directory 0700 and file 0600, made so before SQLite first opens the file."""
+        directory = path.parent
+        if not directory.exists():
+            directory.mkdir(mode=0o700, parents=True)
+            os.chmod(directory, 0o700)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def _migrate(self) -> None:
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS zplan_schema (version INTEGER PRIMARY KEY, "
+            "applied_at TEXT NOT NULL)"
+        )
+        current = self.conn.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM zplan_schema"
+        ).fetchone()[0]
+        if current >= MIGRATIONS[-1][0]:
+            return
+        with self._write_tx() as cur:
+            current = cur.execute("SELECT COALESCE(MAX(version), 0) FROM zplan_schema").fetchone()[
+                0
+            ]
+            for number, statements in MIGRATIONS:
+                if number <= current:
+                    continue
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute(
+                    "INSERT INTO zplan_schema (version, applied_at) VALUES (?, datetime('now'))",
+                    (number,),
+                )
+
+    @contextlib.contextmanager
+    def _write_tx(self) -> Iterator[Any]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StateError(f"the state store {self.path} is busy: {exc}") from None
+        try:
+            yield cur
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    @contextlib.contextmanager
+    def _read_tx(self) -> Iterator[Any]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute("BEGIN")
+            yield cur
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                cur.execute("COMMIT")
+            cur.close()
+
+    # Locks ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self, subdomains: Sequence[str], info: LockInfo, timeout: float) -> Iterator[None]:
+        taken: list[str] = []
+        try:
+            for subdomain in sorted(set(subdomains)):
+                self._take(subdomain, info, timeout)
+                taken.append(subdomain)
+            yield
+        finally:
+            for subdomain in reversed(taken):
+                with contextlib.suppress(sqlite3.Error, StateError), self._write_tx() as cur:
+                    cur.execute(
+                        "DELETE FROM locks WHERE subdomain = ? AND lock_id = ?",
+                        (subdomain, info.id),
+                    )
+
+    def _take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._write_tx() as cur:
+                row = cur.execute(
+                    "SELECT lock_id, who, operation, host, pid, created_at FROM locks "
+                    "WHERE subdomain = ?",
+                    (subdomain,),
+                ).fetchone()
+                if row is None:
+                    cur.execute(
+                        "INSERT INTO locks (subdomain, lock_id, who, operation, host, pid, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            subdomain,
+                            info.id,
+                            info.who,
+                            info.operation,
+                            info.host,
+                            info.pid,
+                            info.created_at,
+                        ),
+                    )
+                    return
+            if time.monotonic() >= deadline:
+                holder = holder_details(row)
+                if holder["host"] == socket.gethostname() and not _alive(int(holder["pid"])):
+                    holder["pid"] += " (no longer running)"
+                raise LockHeld(subdomain, holder)
+            time.sleep(0.05)
+
+    def force_unlock(self, subdomain: str, lock_id: str) -> None:
+        with self._write_tx() as cur:
+            row = cur.execute(
+                "SELECT lock_id FROM locks WHERE subdomain = ?", (subdomain,)
+            ).fetchone()
+            if row is None:
+                raise StateError(f"{subdomain} is not locked")
+            if row[0] != lock_id:
+                raise StateError(
+                    f"the lock on {subdomain} has id {row[0]}, not {lock_id}",
+                    hint="copy the lock id from the 'locked' message",
+                )
+            cur.execute("DELETE FROM locks WHERE subdomain = ?", (subdomain,))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

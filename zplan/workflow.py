@@ -1,0 +1,162 @@
+"""The commands' core: each function does one command's work and returns values to render.
+
+Nothing here prints, prompts or imports click (the command line does that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zplan.catalog import Catalog, load_catalog
+from zplan.clock import Clock
+from zplan.diagnostics import Diagnostic
+from zplan.document import Document
+from zplan.errors import UsageError, ZplanError
+from zplan.files import Workspace, read
+from zplan.model import Account, AccountType, Desired, Plan
+from zplan.planfile import plan_json, sign
+from zplan.planner import Context, build_plan
+from zplan.state import open_store
+from zplan.state.base import Store, VersionWrite
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Global options, resolved: command line first, then the environment, then defaults."""
+
+    state: str | None
+    catalog_path: str | None
+    clock: Clock
+    actor: str | None
+    color: bool
+
+    def catalog(self) -> Catalog:
+        return load_catalog(self.catalog_path)
+
+    def store(self) -> Store:
+        return open_store(self.state)
+
+
+def validate(paths: Sequence[str], settings: Settings) -> Workspace:
+    return read(paths, settings.catalog(), settings.clock.today())
+
+
+Progress = Callable[[int], None]
+
+
+def entries_of(workspace: Workspace) -> list[tuple[Desired, Document | None]]:
+    return [(f.desired, f.document) for f in workspace.subscriptions if f.desired is not None]
+
+
+def unmanaged(store: Store, workspace: Workspace, paths: Sequence[str]) -> list[str]:
+    """Accounts in the store that no file describes (reported when a directory is planned)."""
+    if not any(Path(p).is_dir() for p in paths):
+        return []
+    described = set()
+    for checked in workspace.subscriptions:
+        data = checked.document.data
+        if isinstance(data, dict) and isinstance(data.get("account"), dict):
+            described.add(data["account"].get("subdomain"))
+    return [s for s in store.subdomains() if s not in described]
+
+
+def make_plan(
+    paths: Sequence[str], settings: Settings, store: Store, *, save: bool = False
+) -> tuple[Plan, dict[str, Any]]:
+    """Plan every account under ``paths`` against the store; signed when ``save``."""
+    catalog = settings.catalog()
+    workspace = read(paths, catalog, settings.clock.today())
+    ctx = Context(catalog, settings.clock.today(), settings.actor)
+    plan = build_plan(
+        ctx,
+        entries_of(workspace),
+        store.account,
+        settings.clock.timestamp(),
+        file_problems(workspace),
+        workspace.notes,
+        unmanaged(store, workspace, paths),
+    )
+    document = plan_json(plan)
+    if save:
+        if not plan.applyable:
+            raise ZplanError("the plan has errors, so it cannot be saved")
+        secret = store.signing_secret(create=True)
+        assert secret is not None
+        document = sign(document, secret)
+    return plan, document
+
+
+def file_problems(workspace: Workspace) -> list[Diagnostic]:
+    """Diagnostics of files that give no account plan (they did not load or broke a rule)."""
+    found = []
+    for checked in workspace.files:
+        if checked.kind.value == "catalog":
+            continue  # plan and apply skip price books
+        if checked.desired is None or checked.kind.value != "subscription":
+            found.extend(checked.diagnostics)
+        else:
+            found.extend(d for d in checked.diagnostics if not d.is_error)
+    return [*found, *workspace.diagnostics]
+
+
+def admin_set_type(store: Store, subdomain: str, account_type: str, settings: Settings) -> Account:
+    """Sandbox billing administration: set an account's type, as a version and an audit entry."""
+    try:
+        new_type = AccountType(account_type)
+    except ValueError:
+        raise UsageError(
+            f"unknown account type {account_type!r}", hint=", ".join(t.value for t in AccountType)
+        ) from None
+    from zplan.state.base import LockInfo
+
+    info = LockInfo.mine(settings.actor or "admin", "admin", settings.clock.timestamp())
+    with store.locked([subdomain], info, 0):
+        account = store.account(subdomain)
+        if account is None:
+            raise ZplanError(
+                f"there is no account {subdomain} in the state store",
+                hint="apply a subscription file for it first",
+            )
+        if account.type is new_type:
+            return account
+        updated = _replace_type(account, new_type)
+        audit = {
+            "subdomain": subdomain,
+            "actor": settings.actor or "admin",
+            "plan_id": None,
+            "lineage": account.lineage,
+            "changes": [
+                {"address": "account.type", "before": account.type.value, "after": new_type.value}
+            ],
+        }
+        store.write(
+            subdomain,
+            (account.lineage, account.serial),
+            [VersionWrite(updated, "admin", settings.clock.timestamp(), None, audit)],
+            None,
+        )
+    return updated
+
+
+def _replace_type(account: Account, new_type: AccountType) -> Account:
+    from dataclasses import replace
+
+    return replace(account, type=new_type, serial=account.serial + 1)
+
+
+def rolled(store: Store, subdomain: str, settings: Settings) -> Account:
+    """The account as it stands at the plan date (renewals shown, not written)."""
+    from zplan.pricing import roll_over
+
+    account = store.account(subdomain)
+    if account is None:
+        raise ZplanError(f"there is no account {subdomain} in the state store {store.url}")
+    return roll_over(settings.catalog(), account, settings.clock.today())[0]
+
+
+def today(settings: Settings) -> dt.date:
+    return settings.clock.today()
