@@ -93,3 +93,8 @@ def state(tmp_path: Path) -> str:
 @pytest.fixture
 def example() -> Iterator[Path]:
     yield EXAMPLES / "accounts" / "acme.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--regen-golden", action="store_true", default=False,
+                     help="Rewrite the golden plans under tests/cases/ from what zplan prints now.")  # fmt: skip

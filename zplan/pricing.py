@@ -348,13 +348,28 @@ def proration_lines(
 def _transition(catalog: Catalog, was: Billable, will: Billable) -> str:
     name_was, name_will = line_name(catalog, was), line_name(catalog, will)
     unit = "agents" if was.addon is None else "seats"
-    name = name_was if name_was == name_will else f"{name_was} → {name_will}"
+    name = (
+        name_was
+        if name_was == name_will
+        else f"{name_was} → {_after_shared_words(name_was, name_will)}"
+    )
     count = (
         f"{was.quantity} {unit}"
         if was.quantity == will.quantity
         else f"{was.quantity} → {will.quantity} {unit}"
     )
     return f"{name}, {count}"
+
+
+def _after_shared_words(before: str, after: str) -> str:
+    """``Suite Enterprise`` after ``Suite Professional`` reads ``Enterprise``."""
+    shared = 0
+    for a, b in zip(before.split(), after.split(), strict=False):
+        if a != b:
+            break
+        shared += 1
+    rest = after.split()[shared:]
+    return " ".join(rest) if rest else after
 
 
 def _line_order(key: str) -> tuple[str, int, str]:
