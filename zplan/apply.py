@@ -15,7 +15,7 @@ import dataclasses
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,10 +228,18 @@ class Session:
         notes: Sequence[str],
         diagnostics: Sequence[Any],
         unmanaged: Sequence[str],
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> dict[str, Any]:
         ctx = Context(self.catalog, self.clock.today(), self.provenance.actor)
         self.plan = build_plan(
-            ctx, entries, self.store.account, self.clock.timestamp(), diagnostics, notes, unmanaged
+            ctx,
+            entries,
+            self.store.account,
+            self.clock.timestamp(),
+            diagnostics,
+            notes,
+            unmanaged,
+            progress,
         )
         self.document = plan_json(self.plan)
         return self.document

@@ -143,6 +143,36 @@ def cli() -> None:
     """
 
 
+class StderrProgress:
+    """A progress bar on stderr, for runs over more than one file, when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.stage: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 1:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = click.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> StderrProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 # validate ------------------------------------------------------------------
 
 
@@ -177,7 +207,8 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...], fmt: str | None
     from zplan import workflow
     from zplan.render import diagnostics as render
 
-    workspace = workflow.validate(paths, settings(ctx))
+    with StderrProgress() as progress:
+        workspace = workflow.validate(paths, settings(ctx), progress)
     found = workspace.all_diagnostics
     chosen = _diag_format(fmt)
     if chosen == "json":
@@ -246,8 +277,10 @@ def plan_command(
     from zplan import workflow
 
     config = settings(ctx)
-    with config.store() as store:
-        plan, document = workflow.make_plan(paths, config, store, save=out is not None)
+    with config.store() as store, StderrProgress() as progress:
+        plan, document = workflow.make_plan(
+            paths, config, store, save=out is not None, progress=progress
+        )
     if out is not None:
         from zplan.planfile import dumps
 
@@ -384,7 +417,8 @@ def _apply_files(
     from zplan.files import read
 
     catalog = config.catalog()
-    workspace = read(paths, catalog, config.clock.today())
+    progress = StderrProgress()
+    workspace = read(paths, catalog, config.clock.today(), progress)
     entries = workflow.entries_of(workspace)
     if not auto_approve and not sys.stdin.isatty():
         raise UsageError(
@@ -398,13 +432,15 @@ def _apply_files(
             workspace.notes,
             workflow.file_problems(workspace),
             workflow.unmanaged(store, workspace, paths),
+            progress,
         )
+        progress.close()
         click.echo(_render_plan(document, "text", config.color), nl=False)
         plan = session.plan
         assert plan is not None
         if not plan.applyable:
             return ExitCode.ERROR
-        if not plan.has_changes:
+        if not plan.writes:
             return ExitCode.OK
         cancelling = [
             a.subdomain for a in plan.accounts if any(c.kind.value == "cancel" for c in a.changes)
@@ -423,21 +459,19 @@ def _apply_files(
 
 
 def _confirm(cancelling: list[str]) -> bool:
+    """Ask on the terminal; Ctrl-C propagates (exit 130), end of input declines."""
     if cancelling:
         wanted = ",".join(cancelling)
-        answer = click.prompt(
+        question = (
             f"This plan cancels the subscription of {', '.join(cancelling)}.\n"
-            f"Type {wanted} to confirm and apply",
-            default="",
-            show_default=False,
+            f"Type {wanted} to confirm and apply: "
         )
-        return bool(answer.strip() == wanted)
-    answer = click.prompt(
-        "Do you want to apply these changes? Only 'yes' will be accepted",
-        default="",
-        show_default=False,
-    )
-    return bool(answer.strip() == "yes")
+    else:
+        wanted = "yes"
+        question = "Do you want to apply these changes? Only 'yes' will be accepted: "
+    click.echo(question, nl=False)
+    answer = sys.stdin.readline()
+    return answer.strip() == wanted
 
 
 # show, export, history, state ----------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,11 +79,15 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool]]:
             raise UsageError(f"{given}: no such file or directory")
 
 
-def read(paths: Sequence[str], catalog: Catalog, today: dt.date) -> Workspace:
+def read(paths: Sequence[str], catalog: Catalog, today: dt.date,
+         progress: Callable[[str, int, int], None] | None = None) -> Workspace:  # fmt: skip
     """Load and check every file under ``paths``."""
     workspace = Workspace()
     seen: set[Path] = set()
-    for path, name, named in expand(paths):
+    found = list(expand(paths))
+    for done, (path, name, named) in enumerate(found, start=1):
+        if progress is not None:
+            progress("reading", done, len(found))
         real = path.resolve()
         if real in seen:
             continue

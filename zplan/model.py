@@ -480,4 +480,9 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        """Changes to a subscription (renewals that fell due alone are not changes)."""
+        return any(a.changes for a in self.accounts)
+
+    @property
+    def writes(self) -> bool:
         return any(a.writes for a in self.accounts)

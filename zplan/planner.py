@@ -104,13 +104,10 @@ def plan_account(
                 f"write currency: {stored.currency}",
             )
         for renewal in renewals:
-            day = renewal.invoice.date.isoformat()
             if renewal.ended:
-                notes.append(f"the subscription ended on {day} (it had been cancelled)")
-            else:
                 notes.append(
-                    f"renewal on {day} pending: {fmt(renewal.invoice.total, stored.currency)}"
-                    " is charged with this apply"
+                    f"the subscription ended on {renewal.invoice.date.isoformat()} "
+                    "(it had been cancelled)"
                 )
 
     sub = account.subscription if account is not None else None
@@ -155,6 +152,7 @@ def plan_account(
     )
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
 Result = tuple[
     list[Change], Invoice | None, Account | None, Recurring, Recurring, tuple[int, int] | None
 ]
@@ -576,12 +574,15 @@ def build_plan(
     diagnostics: Iterable[Diagnostic] = (),
     notes: Iterable[str] = (),
     unmanaged: Iterable[str] = (),
+    progress: Progress | None = None,
 ) -> Plan:
     """A plan over several accounts, each against its stored state."""
-    plans = [
-        plan_account(ctx, accounts(desired.subdomain), desired, document)
-        for desired, document in entries
-    ]
+    todo = list(entries)
+    plans = []
+    for desired, document in todo:
+        plans.append(plan_account(ctx, accounts(desired.subdomain), desired, document))
+        if progress is not None:
+            progress("planning", len(plans), len(todo))
     return Plan(
         priced_on=ctx.today,
         created_at=created_at,

@@ -41,11 +41,12 @@ class Settings:
         return open_store(self.state)
 
 
-def validate(paths: Sequence[str], settings: Settings) -> Workspace:
-    return read(paths, settings.catalog(), settings.clock.today())
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-Progress = Callable[[int], None]
+def validate(paths: Sequence[str], settings: Settings, progress: Progress | None = None
+             ) -> Workspace:  # fmt: skip
+    return read(paths, settings.catalog(), settings.clock.today(), progress)
 
 
 def entries_of(workspace: Workspace) -> list[tuple[Desired, Document | None]]:
@@ -65,11 +66,16 @@ def unmanaged(store: Store, workspace: Workspace, paths: Sequence[str]) -> list[
 
 
 def make_plan(
-    paths: Sequence[str], settings: Settings, store: Store, *, save: bool = False
+    paths: Sequence[str],
+    settings: Settings,
+    store: Store,
+    *,
+    save: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[Plan, dict[str, Any]]:
     """Plan every account under ``paths`` against the store; signed when ``save``."""
     catalog = settings.catalog()
-    workspace = read(paths, catalog, settings.clock.today())
+    workspace = read(paths, catalog, settings.clock.today(), progress)
     ctx = Context(catalog, settings.clock.today(), settings.actor)
     plan = build_plan(
         ctx,
@@ -79,6 +85,7 @@ def make_plan(
         file_problems(workspace),
         workspace.notes,
         unmanaged(store, workspace, paths),
+        progress,
     )
     document = plan_json(plan)
     if save:
