@@ -83,7 +83,16 @@ def run_scenario(scenario: Scenario, workdir: Path) -> dict[str, Any]:
 
 
 def stable(document: dict[str, Any]) -> dict[str, Any]:
-    """The account's plan without what changes from run to run (paths, uuids, timestamps)."""
+    """The account's plan without what changes from run to run (paths, uuids, timestamps).
+
+    A file that breaks a catalog rule gives no account plan: its diagnostics are
+    the document's own, and stand for the account here.
+    """
+    if not document["accounts"]:
+        diagnostics = json.loads(json.dumps(document["diagnostics"]))
+        for diagnostic in diagnostics:
+            diagnostic["file"] = "desired.yaml"
+        return {"diagnostics": diagnostics, "applyable": document["applyable"]}
     account = json.loads(json.dumps(document["accounts"][0]))
     account["config"]["path"] = "desired.yaml"
     if account["prior"]["lineage"] is not None:

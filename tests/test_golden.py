@@ -13,6 +13,9 @@ from zplan import schema
 
 
 def _figures(account: dict[str, Any]) -> dict[str, Any]:
+    errors = sorted({d["code"] for d in account["diagnostics"] if d["severity"] == "error"})
+    if "totals" not in account:  # the file broke a rule: no plan, only its diagnostics
+        return {"errors": errors, "changes": []}
     totals = account["totals"]
     return {
         "due_now": totals["due_now"],
@@ -23,7 +26,7 @@ def _figures(account: dict[str, Any]) -> dict[str, Any]:
         "monthly_after": totals["recurring_after"]["monthly"],
         "monthly_delta": totals["monthly_delta"],
         "changes": [[c["kind"], c["effective"]] for c in account["changes"]],
-        "errors": sorted({d["code"] for d in account["diagnostics"] if d["severity"] == "error"}),
+        "errors": errors,
     }
 
 

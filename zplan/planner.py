@@ -226,9 +226,10 @@ def _first_purchase(
                 path=("billing", "promo_code"),
             )
         )
-        _check_new_promotion(
+        if not _check_new_promotion(
             terms, today, config.cycle, bool(eligible(promotion, lines)), config, error
-        )
+        ):
+            promotion = None  # refused: the plan does not price what it cannot apply
     priced = price_invoice(
         day=today,
         cycle=config.cycle,
@@ -349,7 +350,7 @@ def _change(
                 "billing.promo_code",
                 Kind.PROMO_REMOVE,
                 record.code,
-                new_code,
+                None,
                 Effective.NOW,
                 today,
                 ZERO,
@@ -409,7 +410,10 @@ def _change(
     if newly_added and record is not None:
         today_eligible = record.terms.percent_off is not None and bool(eligible(record, lines))
         first_cycle = now.cycle if today_eligible else target.cycle
-        _check_new_promotion(record.terms, today, first_cycle, today_eligible, target, error)
+        if not _check_new_promotion(
+            record.terms, today, first_cycle, today_eligible, target, error
+        ):
+            record = None  # refused: the plan does not price what it cannot apply
 
     priced = price_invoice(
         day=today,
@@ -460,9 +464,12 @@ def _check_new_promotion(
     today_eligible: bool,
     target: Config,
     error: ErrorFn,
-) -> None:
+) -> bool:
+    """Check a newly added code; False (with an error each) when it is refused."""
     where = ("billing", "promo_code")
+    accepted = True
     if terms.expires is not None and today > terms.expires:
+        accepted = False
         error(
             where,
             "promo-expired",
@@ -470,6 +477,7 @@ def _check_new_promotion(
             "remove billing.promo_code",
         )
     if terms.requires_cycle is not None and terms.requires_cycle is not first_cycle:
+        accepted = False
         error(
             where,
             "promo-cycle",
@@ -479,6 +487,7 @@ def _check_new_promotion(
         )
     covered = [p for p in target.product_ids if terms.covers(p)]
     if not today_eligible and (not covered or target.cancelled):
+        accepted = False
         products = ", ".join(terms.applies_to or ()) or "any product"
         error(
             where,
@@ -487,6 +496,7 @@ def _check_new_promotion(
             "is eligible",
             None,
         )
+    return accepted
 
 
 def _summary(desired: Desired) -> dict[str, Any]:

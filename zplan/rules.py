@@ -419,7 +419,7 @@ def permission_problems(
                 path,
                 change,
                 "account-type",
-                f"{change.kind.value} is not allowed on a {account.type.value} account "
+                f"{change.kind.value} is not allowed on an account of type {account.type.value} "
                 f"(rule: {rule.name}: {', '.join(sorted(t.value for t in rule.allowed))})",
                 _TYPE_ADVICE.get(account.type),
             )
