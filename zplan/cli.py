@@ -281,14 +281,17 @@ def plan_command(
         plan, document = workflow.make_plan(
             paths, config, store, save=out is not None, progress=progress
         )
-    if out is not None:
+    saved = out is not None and plan.applyable
+    if out is not None and plan.applyable:
         from zplan.planfile import dumps
 
         _write_private(Path(out), dumps(document))
     click.echo(_render_plan(document, fmt, config.color), nl=False)
-    if out is not None and fmt == "text":
+    if saved and fmt == "text":
         click.echo(f"Saved the plan to {out}. To apply exactly this plan: zplan apply {out}")
     if not plan.applyable:
+        if out is not None:
+            click.echo(f"Error: the plan has errors, so it was not saved to {out}.", err=True)
         return ExitCode.ERROR
     return ExitCode.CHANGES if detailed_exitcode and plan.has_changes else ExitCode.OK
 
@@ -441,6 +444,7 @@ def _apply_files(
         if not plan.applyable:
             return ExitCode.ERROR
         if not plan.writes:
+            click.echo("Apply complete: no changes.")
             return ExitCode.OK
         cancelling = [
             a.subdomain for a in plan.accounts if any(c.kind.value == "cancel" for c in a.changes)

@@ -88,9 +88,7 @@ def make_plan(
         progress,
     )
     document = plan_json(plan)
-    if save:
-        if not plan.applyable:
-            raise ZplanError("the plan has errors, so it cannot be saved")
+    if save and plan.applyable:  # a plan with errors is shown, never saved
         secret = store.signing_secret(create=True)
         assert secret is not None
         document = sign(document, secret)

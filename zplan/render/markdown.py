@@ -201,6 +201,7 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
             cut,
             len(account_rows) - kept_rows,
             len(details) - kept_details,
+            limit,
         )
         if len(text) <= limit:
             return text
@@ -224,6 +225,7 @@ def _assemble(
     cut: bool,
     cut_rows: int,
     cut_details: int,
+    limit: int = LIMIT,
 ) -> str:
     out = [*head, *table_head, *rows, *totals, ""]
     if cut_rows:
@@ -238,7 +240,7 @@ def _assemble(
     if cut and cut_details:
         out.append(
             f"_Details of {cut_details} accounts were cut to keep this comment under "
-            f"{LIMIT:,} characters; the table and totals are complete._"
+            f"{limit:,} characters; the table and totals are complete._"
         )
     out += footer
     return "\n".join(out)

@@ -1,0 +1,70 @@
+# Shared by the zplan CI scripts (sourced, not run). POSIX sh.
+#
+# Environment the scripts read (all optional unless a script says otherwise):
+#   ZPLAN_ACCOUNTS_DIR  the directory of subscription files (default: accounts/)
+#   ZPLAN_STATE         the shared state store, postgresql://… (a CI secret)
+#   ZPLAN_ACTOR         who is acting (the approver's e-mail); apply needs it
+#   ZPLAN_COMMIT        the commit being planned or applied, when the CI's own
+#                       GITHUB_SHA / CI_COMMIT_SHA is another one (a pull-request
+#                       merge ref, a review or comment event): recorded by apply
+#   ZPLAN_CMD           how to run zplan (default: zplan from PATH)
+
+zplan() {
+	if [ -n "${ZPLAN_CMD:-}" ]; then
+		# shellcheck disable=SC2086 # ZPLAN_CMD may be a command with arguments
+		$ZPLAN_CMD "$@"
+	else
+		command zplan "$@"
+	fi
+}
+
+say() {
+	printf 'zplan-ci: %s\n' "$*" >&2
+}
+
+# zplan records GITHUB_SHA (or CI_COMMIT_SHA) as the commit of an apply.
+if [ -n "${ZPLAN_COMMIT:-}" ]; then
+	GITHUB_SHA=$ZPLAN_COMMIT
+	CI_COMMIT_SHA=$ZPLAN_COMMIT
+	export GITHUB_SHA CI_COMMIT_SHA
+fi
+
+ZPLAN_ACCOUNTS_DIR=${ZPLAN_ACCOUNTS_DIR:-accounts/}
+
+# This CI run, for links in comments (zplan itself records the same URL).
+if [ -z "${ZPLAN_RUN_URL:-}" ]; then
+	if [ -n "${GITHUB_RUN_ID:-}" ] && [ -n "${GITHUB_REPOSITORY:-}" ]; then
+		ZPLAN_RUN_URL=${GITHUB_SERVER_URL:-https://github.com}/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID
+	else
+		ZPLAN_RUN_URL=${CI_PIPELINE_URL:-}
+	fi
+fi
+
+# A CI job without the shared store would plan against an empty local one.
+require_state() {
+	if [ -z "${ZPLAN_STATE:-}" ] && [ "${CI:-}" = true ]; then
+		say "ZPLAN_STATE is not set: give the job the shared store (a postgresql:// URL) as a secret"
+		say "(pull requests from forks get no secrets)"
+		exit 1
+	fi
+}
+
+# Validation problems as CI annotations: GitHub workflow commands under GitHub
+# Actions, text elsewhere.
+diag_format() {
+	if [ "${GITHUB_ACTIONS:-}" = true ]; then echo github; else echo text; fi
+}
+
+# Append a file to the GitHub job summary, when there is one.
+to_summary() {
+	if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$1" ]; then
+		cat "$1" >>"$GITHUB_STEP_SUMMARY"
+	fi
+}
+
+# Set a step output (GitHub) / print it (elsewhere).
+output() {
+	if [ -n "${GITHUB_OUTPUT:-}" ]; then
+		printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
+	fi
+}
