@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -209,6 +210,16 @@ class Catalog:
     def to_json(self) -> dict[str, Any]:
         """The catalog as ``zplan catalog --format json`` prints it (pricing.md's structure)."""
         result: dict[str, Any] = _jsonable(self.raw)
+        # Optional keys are printed with their defaults, so readers need not know them.
+        result.setdefault("addons", {})
+        result.setdefault("promotions", {})
+        for product in result["products"].values():
+            product.setdefault("replaces", [])
+        for promotion in result["promotions"].values():
+            promotion.setdefault("applies_to", None)
+            promotion.setdefault("requires_cycle", None)
+            promotion.setdefault("expires", None)
+            promotion.setdefault("void_on_downgrade", False)
         return result
 
 
@@ -240,21 +251,37 @@ class CatalogError(ZplanError):
 
 def load_catalog(path: str | None) -> Catalog:
     """The active catalog: the file at ``path``, or the one shipped with zplan."""
-    if path:
-        document = load_file(Path(path), path)
-        if document.ok and document.kind is not document.kind.CATALOG:
-            document.diagnostics.append(
-                document.error(
-                    (), "not-a-catalog", "this file is not a catalog (no 'catalog:' key)"
-                )
+    if not path:
+        return _default_catalog()
+    document = load_file(Path(path), path)
+    if document.ok and document.kind is not document.kind.CATALOG:
+        document.diagnostics.append(
+            Diagnostic(
+                path,
+                1,
+                1,
+                Severity.ERROR,
+                "(file)",
+                "not-a-catalog",
+                "this file is not a catalog (no 'catalog:' key at the top)",
             )
-    else:
-        raw = resources.files("zplan.catalogs").joinpath(DEFAULT_CATALOG).read_bytes()
-        document = load_bytes(raw, f"(default catalog) {DEFAULT_CATALOG}")
-    catalog, diagnostics = build_catalog(document, trusted=not path)
+        )
+    return _checked(document, path, trusted=False)
+
+
+@functools.cache
+def _default_catalog() -> Catalog:
+    """The shipped catalog, read once per process (it cannot change while zplan runs)."""
+    raw = resources.files("zplan.catalogs").joinpath(DEFAULT_CATALOG).read_bytes()
+    document = load_bytes(raw, f"(default catalog) {DEFAULT_CATALOG}")
+    return _checked(document, DEFAULT_CATALOG, trusted=True)
+
+
+def _checked(document: Document, name: str, *, trusted: bool) -> Catalog:
+    catalog, diagnostics = build_catalog(document, trusted=trusted)
     errors = [d for d in diagnostics if d.is_error]
     if catalog is None or errors:
-        raise CatalogError(path or DEFAULT_CATALOG, errors)
+        raise CatalogError(name, errors)
     return catalog
 
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +64,8 @@ _SURPRISES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"), "a base-60 number"),
     (re.compile(r"[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?"), "a number with digit separators"),
 )
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 _ALLOWED_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -229,10 +230,14 @@ def load_bytes(raw: bytes, name: str) -> Document:
 def load_text(text: str, name: str) -> Document:
     """Load YAML text: card-number scan, then the strict one-pass build."""
     document = Document(name, text)
-    card_problems = list(_card_numbers(text, name))
+    cards = _card_numbers(text)
+    card_problems = [_card_problem(name, text, match) for match in cards]
     builder = _Builder(document)
     builder.run()
-    document.diagnostics = sort_diagnostics([*card_problems, *document.diagnostics])
+    # Other problems may quote the text that holds the number (a key, a tag, a
+    # YAML 1.1 number): mask it there too, so that it is never echoed back.
+    others = [_redact(d, cards) for d in document.diagnostics]
+    document.diagnostics = sort_diagnostics([*card_problems, *others])
     if card_problems:
         # A file with card data is refused whole; nothing in it is used.
         document.data = None
@@ -262,25 +267,55 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _card_numbers(text: str, name: str) -> Iterator[Diagnostic]:
-    """Anything that looks like a payment card number, reported without echoing it."""
+def _card_numbers(text: str) -> list[re.Match[str]]:
+    """Everything in ``text`` that looks like a payment card number."""
+    found = []
     for match in _CARD.finditer(text):
         digits = re.sub(r"[ -]", "", match.group())
         if 13 <= len(digits) <= 19 and _luhn(digits):
-            line = text.count("\n", 0, match.start()) + 1
-            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-            yield Diagnostic(
-                name,
-                line,
-                column,
-                Severity.ERROR,
-                "(file)",
-                "card-number",
-                f"this looks like a payment card number (ending in {digits[-4:]}); "
-                "zplan refuses files that hold card data",
-                "remove it, and give payment_ref the token your payment provider issued "
-                "(such as pm_…) instead",
-            )
+            found.append(match)
+    return found
+
+
+def _card_problem(name: str, text: str, match: re.Match[str]) -> Diagnostic:
+    """A card number, reported without echoing it (at most its last four digits)."""
+    digits = re.sub(r"[ -]", "", match.group())
+    line = text.count("\n", 0, match.start()) + 1
+    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+    return Diagnostic(
+        name,
+        line,
+        column,
+        Severity.ERROR,
+        "(file)",
+        "card-number",
+        f"this looks like a payment card number (ending in {digits[-4:]}); "
+        "zplan refuses files that hold card data",
+        "remove it, and give payment_ref the token your payment provider issued "
+        "(such as pm_…) instead",
+    )
+
+
+def _redact(diagnostic: Diagnostic, cards: list[re.Match[str]]) -> Diagnostic:
+    if not cards:
+        return diagnostic
+    secrets = []
+    for match in cards:
+        digits = re.sub(r"[ -]", "", match.group())
+        secrets += [(match.group(), f"…{digits[-4:]}"), (digits, f"…{digits[-4:]}")]
+    secrets.sort(key=lambda pair: len(pair[0]), reverse=True)
+
+    def mask(value: str) -> str:
+        for secret, masked in secrets:
+            value = value.replace(secret, masked)
+        return value
+
+    return replace(
+        diagnostic,
+        path=mask(diagnostic.path),
+        message=mask(diagnostic.message),
+        hint=None if diagnostic.hint is None else mask(diagnostic.hint),
+    )
 
 
 class _Stop(Exception):
@@ -297,6 +332,15 @@ class _Frame:
     key: str | None = None
     key_at: tuple[int, int] = (0, 0)
     merges: list[tuple[dict[str, Any], Pos]] = field(default_factory=list)
+    height: int = 1  # levels of nesting from here down, aliases expanded
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    value: Any
+    pos: Pos
+    size: int  # values it expands to
+    height: int  # levels of nesting it brings (0 for a scalar)
 
 
 class _Builder:
@@ -305,7 +349,7 @@ class _Builder:
     def __init__(self, document: Document) -> None:
         self.document = document
         self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, Pos, int]] = {}
+        self.anchors: dict[str, _Anchor] = {}
         self.count = 0
         self.documents = 0
 
@@ -345,17 +389,27 @@ class _Builder:
             hint = None
             if "\t" in self.document.text and "cannot start any token" in message:
                 hint = "YAML does not allow tabs for indentation; indent with spaces"
-            self.problem(line, column, "yaml-syntax", message, hint)
+            if "maximum nesting depth" in message:  # libyaml's own limit, far above ours
+                self.problem(
+                    line, column, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels"
+                )
+            else:
+                self.problem(line, column, "yaml-syntax", message, hint)
             self.document.data = None
             self.document.root = None
             return
         except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
             position = getattr(exc, "position", 0)
             text = self.document.text
+            if getattr(exc, "encoding", "unicode") != "unicode":
+                # libyaml counts bytes of the UTF-8 text, not characters.
+                position = len(text.encode("utf-8")[:position].decode("utf-8", "replace"))
             line = text.count("\n", 0, position) + 1
             column = position - (text.rfind("\n", 0, position) + 1) + 1
             character = getattr(exc, "character", None)
-            shown = f"U+{ord(character):04X}" if isinstance(character, str) else "a character"
+            if isinstance(character, str):
+                character = ord(character)
+            shown = f"U+{character:04X}" if isinstance(character, int) else "a character"
             self.problem(
                 line,
                 column,
@@ -423,23 +477,36 @@ class _Builder:
                 line,
                 column,
                 "custom-tag",
-                f"the tag {tag} is not allowed",
+                f"the tag {_show_tag(tag)} is not allowed",
                 "zplan reads plain YAML: remove the tag",
             )
             raise _Stop
         if isinstance(event, yaml.ScalarEvent):
             self.scalar(event, line, column)
             return
-        if len(self.stack) >= MAX_DEPTH:
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        if tag not in (None, "!", _MAP if is_map else _SEQ):
+            self.problem(
+                line,
+                column,
+                "custom-tag",
+                f"the tag {_show_tag(tag)} cannot be put on a {'mapping' if is_map else 'list'}",
+                "remove the tag",
+            )
+            raise _Stop
+        self.check_depth(1, line, column)
+        self.expect_value(line, column)
+        pos = Pos(line, column, entries={} if is_map else None, items=None if is_map else [])
+        value: Any = {} if is_map else []
+        self.stack.append(_Frame(is_map, value, pos, event.anchor, self.count))
+
+    def check_depth(self, height: int, line: int, column: int) -> None:
+        """A value ``height`` levels deep may not take the document past MAX_DEPTH."""
+        if len(self.stack) + height > MAX_DEPTH:
             self.problem(
                 line, column, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels"
             )
             raise _Stop
-        self.expect_value(line, column)
-        is_map = isinstance(event, yaml.MappingStartEvent)
-        pos = Pos(line, column, entries={} if is_map else None, items=None if is_map else [])
-        value: Any = {} if is_map else []
-        self.stack.append(_Frame(is_map, value, pos, event.anchor, self.count))
 
     def expect_value(self, line: int, column: int) -> None:
         """A collection may not be a mapping key."""
@@ -458,12 +525,13 @@ class _Builder:
             self.mapping_key(top, event, line, column)
             return
         value = self.resolve(event, line, column)
-        self.attach(value, Pos(line, column), event.anchor, self.count - 1)
+        self.attach(value, Pos(line, column), event.anchor, self.count - 1, 0)
 
     def mapping_key(self, frame: _Frame, event: yaml.ScalarEvent, line: int, column: int) -> None:
         key = event.value
         entries = frame.pos.entries
         assert entries is not None
+        frame.key = key
         if key in entries and not (key == "<<" and _plain(event)):
             first_line = entries[key][0]
             self.problem(
@@ -473,10 +541,9 @@ class _Builder:
                 f"the key '{key}' appears twice in this mapping (first on line {first_line})",
                 "YAML keeps only the last one silently; zplan refuses both: remove one",
             )
-        frame.key = key
         frame.key_at = (line, column)
         if event.anchor:
-            self.anchors[event.anchor] = (key, Pos(line, column), 1)
+            self.anchors[event.anchor] = _Anchor(key, Pos(line, column), 1, 0)
 
     def resolve(self, event: yaml.ScalarEvent, line: int, column: int) -> Any:
         text = event.value
@@ -516,15 +583,7 @@ class _Builder:
                 )
                 return text
         if _FLOAT.fullmatch(text):
-            return float(
-                text.replace("inf", "Infinity")
-                .replace("Inf", "Infinity")
-                .replace("INF", "Infinity")
-                .replace(".nan", "nan")
-                .replace(".NaN", "nan")
-                .replace(".NAN", "nan")
-                .replace(".Infinity", "Infinity")
-            )
+            return _float(text)
         return text
 
     def explicit(self, tag: str, text: str, line: int, column: int) -> Any:
@@ -536,7 +595,7 @@ class _Builder:
         if kind == "int" and _INT.fullmatch(text):
             return int(text)
         if kind == "float" and _FLOAT.fullmatch(text):
-            return float(text)
+            return _float(text)
         self.problem(
             line, column, "custom-tag", f"'{text}' cannot be read as !!{kind}", "remove the tag"
         )
@@ -552,8 +611,8 @@ class _Builder:
                 f"the alias *{event.anchor} refers to no anchor defined before it",
             )
             raise _Stop
-        value, pos, size = found
-        self.count += size
+        value = found.value
+        self.count += found.size
         if self.count > MAX_NODES:
             self.problem(
                 line,
@@ -575,7 +634,9 @@ class _Builder:
                 raise _Stop
             self.mapping_key(top, yaml.ScalarEvent(None, None, (True, False), value), line, column)
             return
-        self.attach(value, pos, None, 0)
+        # Aliases nest what they stand for: a chain of them may not build depth past the limit.
+        self.check_depth(found.height, line, column)
+        self.attach(value, found.pos, None, 0, found.height)
 
     def close(self, frame: _Frame) -> None:
         if frame.is_map and frame.merges:
@@ -585,16 +646,19 @@ class _Builder:
                     if key not in frame.value:
                         frame.value[key] = item
                         frame.pos.entries[key] = merged_pos.entries[key]
-        self.attach(frame.value, frame.pos, frame.anchor, frame.start_count - 1)
+        self.attach(frame.value, frame.pos, frame.anchor, frame.start_count - 1, frame.height)
 
-    def attach(self, value: Any, pos: Pos, anchor: str | None, start_count: int) -> None:
+    def attach(
+        self, value: Any, pos: Pos, anchor: str | None, start_count: int, height: int
+    ) -> None:
         if anchor:
-            self.anchors[anchor] = (value, pos, self.count - start_count)
+            self.anchors[anchor] = _Anchor(value, pos, self.count - start_count, height)
         if not self.stack:
             self.document.data = value
             self.document.root = pos
             return
         parent = self.stack[-1]
+        parent.height = max(parent.height, height + 1)
         if not parent.is_map:
             parent.value.append(value)
             assert parent.pos.items is not None
@@ -620,6 +684,23 @@ class _Builder:
         if key not in parent.pos.entries:
             parent.value[key] = value
             parent.pos.entries[key] = (*parent.key_at, pos)
+
+
+def _show_tag(tag: str | None) -> str:
+    """``tag:yaml.org,2002:int`` as it is written in a file: ``!!int``."""
+    prefix = "tag:yaml.org,2002:"
+    text = str(tag)
+    return "!!" + text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _float(text: str) -> float:
+    """A YAML 1.2 core float (``.inf``, ``-.Inf``, ``.NaN`` included; Python spells them otherwise)."""
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if lowered == ".nan":
+        return float("nan")
+    return float(text)
 
 
 def _plain(event: yaml.ScalarEvent) -> bool:

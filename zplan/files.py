@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from zplan import schema
@@ -57,9 +57,9 @@ class Workspace:
     def notes(self) -> list[str]:
         if not self.skipped:
             return []
-        files = "file" if self.skipped == 1 else "files"
-        verb = "is" if self.skipped == 1 else "are"
-        return [f"skipped {self.skipped} {files} that {verb} not zplan {files}"]
+        if self.skipped == 1:
+            return ["skipped 1 file that is not a zplan file"]
+        return [f"skipped {self.skipped} files that are not zplan files"]
 
 
 def expand(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool]]:
@@ -106,14 +106,20 @@ def check_file(
 ) -> Checked | None:
     """Load and check one file; None for a file found in a directory that is not a zplan file."""
     document = load_file(path, name)
+    if not named and _parsed_but_not_a_mapping(document):
+        return None  # a YAML list or scalar (a playbook, say): not zplan's
     if not document.ok:
         return Checked(document, FileKind.OTHER, sort_diagnostics(document.diagnostics))
     kind = document.kind
     if kind is FileKind.OTHER:
         if not named:
             return None
-        problem = document.error(
-            (),
+        problem = Diagnostic(  # the wrong kind of file: at 1:1, as subscription.md says
+            name,
+            1,
+            1,
+            Severity.ERROR,
+            "(file)",
             "not-zplan",
             "not a zplan file: it has neither 'zplan:' nor 'catalog:' at the top",
             "a subscription file starts with 'zplan: 1'",
@@ -122,12 +128,58 @@ def check_file(
     if kind is FileKind.CATALOG:
         return Checked(document, kind, check_catalog(document))
     diagnostics = list(document.diagnostics)
-    diagnostics.extend(schema.check(document, schema.SUBSCRIPTION))
+    located = schema.check_located(document, schema.SUBSCRIPTION)
+    diagnostics.extend(d for _, d in located)
     desired = None
     if not any(d.is_error for d in diagnostics):
         desired, problems = check_subscription(document, catalog, today)
         diagnostics.extend(problems)
+    else:
+        # Report the catalog's rules too, for the parts the schema errors leave intact.
+        diagnostics.extend(_rules_beside_schema_errors(document, located, catalog, today))
     return Checked(document, kind, sort_diagnostics(diagnostics), desired)
+
+
+def _parsed_but_not_a_mapping(document: Document) -> bool:
+    return (
+        document.root is not None
+        and not isinstance(document.data, dict)
+        and all(d.code == "not-a-mapping" for d in document.diagnostics)
+    )
+
+
+# The rules read these whole; a schema error in or above one of them leaves them nothing to check.
+_RULE_INPUTS: tuple[tuple[str | int, ...], ...] = (("account",), ("billing",), ("status",))
+
+
+def _rules_beside_schema_errors(
+    document: Document,
+    located: list[tuple[tuple[str | int, ...], Diagnostic]],
+    catalog: Catalog,
+    today: dt.date,
+) -> list[Diagnostic]:
+    """The rules' problems in a file with schema errors, leaving out the products they touch.
+
+    Conclusions about the whole product list (no products, a promotion that
+    fits none) are left out when a product had to be left out.
+    """
+    broken = [steps for steps, d in located if d.is_error]
+    for steps in broken:
+        if len(steps) == 0 or steps == ("products",):
+            return []
+        for part in _RULE_INPUTS:
+            if steps[: len(part)] == part:
+                return []
+    products = document.data.get("products")
+    dropped = {steps[1] for steps in broken if len(steps) > 1 and steps[0] == "products"}
+    data = dict(document.data)
+    if isinstance(products, dict):
+        data["products"] = {k: v for k, v in products.items() if k not in dropped}
+    view = replace(document, data=data, diagnostics=[])
+    _, problems = check_subscription(view, catalog, today)
+    if dropped:
+        problems = [p for p in problems if p.code not in ("no-products", "promo-not-eligible")]
+    return problems
 
 
 def _duplicates(workspace: Workspace) -> None:

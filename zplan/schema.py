@@ -51,18 +51,30 @@ def validate_data(name: str, data: Any) -> list[str]:
     ]
 
 
+Steps = tuple[str | int, ...]
+
+# A value of the wrong type also breaks its enum, const or bounds: say the first only.
+_TYPE_CODES = {"wrong-type", "not-an-integer"}
+
+
 def check(document: Document, name: str) -> list[Diagnostic]:
     """Validate a loaded document against the named schema."""
+    return [diagnostic for _, diagnostic in check_located(document, name)]
+
+
+def check_located(document: Document, name: str) -> list[tuple[Steps, Diagnostic]]:
+    """Like ``check``, each diagnostic with the path of what it is about (a missing key's too)."""
     if document.data is None:
         return []
     validator = _validator(name)
-    diagnostics: list[Diagnostic] = []
+    found: list[tuple[Steps, Diagnostic]] = []
     for error in validator.iter_errors(document.data):
-        diagnostics.extend(_diagnose(document, error))
-    return diagnostics
+        found.extend(_diagnose(document, error))
+    mistyped = {steps for steps, d in found if d.code in _TYPE_CODES}
+    return [(steps, d) for steps, d in found if d.code in _TYPE_CODES or steps not in mistyped]
 
 
-def _diagnose(document: Document, error: Any) -> Iterator[Diagnostic]:
+def _diagnose(document: Document, error: Any) -> Iterator[tuple[Steps, Diagnostic]]:
     path = tuple(error.absolute_path)
     kind = error.validator
     instance = error.instance
@@ -84,8 +96,9 @@ def _diagnose(document: Document, error: Any) -> Iterator[Diagnostic]:
                 hint = "ids are lower-case letters, digits and underscores, starting with a letter"
             elif hint is None and known:
                 hint = f"allowed here: {', '.join(known)}"
-            yield document.error(
-                (*path, key), "unknown-key", f"unknown key '{key}'", hint, key=True
+            yield (
+                (*path, key),
+                document.error((*path, key), "unknown-key", f"unknown key '{key}'", hint, key=True),
             )
         return
     if kind == "required" and isinstance(instance, dict):
@@ -93,31 +106,40 @@ def _diagnose(document: Document, error: Any) -> Iterator[Diagnostic]:
             if missing in instance:
                 continue
             description = schema.get("properties", {}).get(missing, {}).get("description")
-            yield document.error(path, "missing-key", f"'{missing}' is required", description)
+            yield (
+                (*path, missing),
+                document.error(path, "missing-key", f"'{missing}' is required", description),
+            )
         return
     message, hint, code = _explain(kind, error, instance, schema)
-    yield document.error(path, code, message, hint)
+    yield path, document.error(path, code, message, hint)
 
 
 def _diagnose_alternatives(
-    document: Document, error: Any, path: tuple[Any, ...]
-) -> Iterator[Diagnostic]:
+    document: Document, error: Any, path: Steps
+) -> Iterator[tuple[Steps, Diagnostic]]:
     instance = error.instance
     # Say what fits, not why each alternative fails.
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     if isinstance(instance, float) and instance.is_integer():
-        yield document.error(
+        yield (
             path,
-            "not-an-integer",
-            f"{_show(instance)} is not a whole number",
-            f"write {int(instance)}",
+            document.error(
+                path,
+                "not-an-integer",
+                f"{_show(instance)} is not a whole number",
+                f"write {int(instance)}",
+            ),
         )
         return
     deepest = max(error.context, key=lambda e: len(e.absolute_path))
     if len(deepest.absolute_path) > len(error.absolute_path):
         yield from _diagnose(document, deepest)
         return
-    yield document.error(path, "invalid-value", f"{_show(instance)} is not allowed here", described)
+    yield (
+        path,
+        document.error(path, "invalid-value", f"{_show(instance)} is not allowed here", described),
+    )
 
 
 def _explain(

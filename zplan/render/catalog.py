@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from zplan.catalog import Catalog, Cycle
+from zplan.catalog import Catalog, Cycle, Promotion
 from zplan.diagnostics import did_you_mean
 from zplan.errors import UsageError
 from zplan.money import fmt, round_percent
@@ -49,14 +49,27 @@ def render_catalog(catalog: Catalog) -> str:
     if catalog.promotions:
         out.append("Promotions:")
         for promotion in catalog.promotions.values():
-            expires = promotion.expires.isoformat() if promotion.expires else "never"
-            cycle = f", {promotion.requires_cycle.value} only" if promotion.requires_cycle else ""
-            out.append(
-                f"  {promotion.code:<12} {promotion.describe()}{cycle}; expires {expires}"
-                f"{' (void on downgrade)' if promotion.void_on_downgrade else ''}"
-            )
+            out.append(f"  {promotion.code:<12} {_promotion_terms(promotion, currency)}")
         out.append("")
     return "\n".join(out)
+
+
+def _promotion_terms(promotion: Promotion, currency: str) -> str:
+    """``$100.00 off; one invoice; annual billing only; expires 2027-03-31``."""
+    if promotion.percent_off is not None:
+        off = f"{promotion.percent_off.normalize():f}% off"
+    else:
+        amount = (promotion.amount_off or {}).get(currency)
+        off = f"{fmt(amount, currency)} off" if amount is not None else "an amount off"
+    if promotion.applies_to:
+        off += f" {', '.join(promotion.applies_to)}"
+    terms = [off, promotion.duration.describe()]
+    if promotion.requires_cycle:
+        terms.append(f"{promotion.requires_cycle.value} billing only")
+    terms.append(f"expires {promotion.expires.isoformat() if promotion.expires else 'never'}")
+    if promotion.void_on_downgrade:
+        terms.append("void on downgrade")
+    return "; ".join(terms)
 
 
 def render_compare(catalog: Catalog, product_id: str, currency: str | None) -> str:

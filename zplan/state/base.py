@@ -95,6 +95,96 @@ class VerifyResult:
     serial: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AuditSnapshot:
+    """An account's audit log, versions, current record and invoice columns, as stored."""
+
+    audit: Sequence[tuple[int, str, str]]  # (serial, entry JSON, hash)
+    versions: Sequence[Version]
+    current: Account | None
+    # (invoice_date, currency, total) per serial: the columns kept beside each invoice's body
+    invoice_columns: dict[int, tuple[str, str, str]] | None = None
+
+
+def check_chain(subdomain: str, snapshot: AuditSnapshot) -> VerifyResult:
+    """The first place where the stored history does not match its hash-chained audit log.
+
+    Each entry must hash to its stored hash from the previous one; each version's
+    state, kind, time and invoice must be the ones its entry recorded; no version may
+    lack an entry; and the account as it stands must be the last entry's version
+    (which also catches the newest versions deleted together with their entries).
+    """
+    rows = snapshot.audit
+    versions = {v.serial: v for v in snapshot.versions}
+    entries = len(rows)
+
+    def broken(problem: str, serial: int | None) -> VerifyResult:
+        return VerifyResult(False, entries, problem, serial)
+
+    previous = ""
+    last_state: str | None = None
+    for index, (serial, entry_text, stored_hash) in enumerate(rows, start=1):
+        if serial != index:
+            return broken(f"entry {index} is missing (found {serial})", index)
+        try:
+            entry = json.loads(entry_text)
+        except ValueError:
+            return broken(f"entry {serial} is not valid JSON", serial)
+        if not isinstance(entry, dict) or chain_hash(previous, entry) != stored_hash:
+            return broken(f"entry {serial} does not match its hash: it was edited", serial)
+        version = versions.get(serial)
+        if version is None:
+            return broken(f"version {serial} is missing", serial)
+        state_hash = sha256_text(canonical(version.account.to_json()))
+        if (entry.get("state_sha256"), entry.get("kind"), entry.get("time")) != (
+            state_hash,
+            version.kind,
+            version.created_at,
+        ):
+            return broken(f"version {serial} does not match its audit entry: it was edited", serial)
+        invoice_hash = None if version.invoice is None else sha256_text(canonical(version.invoice))
+        if entry.get("invoice_sha256") != invoice_hash or not _invoice_columns_match(
+            version, snapshot.invoice_columns
+        ):
+            return broken(f"the invoice of version {serial} does not match its audit entry", serial)
+        previous = stored_hash
+        last_state = entry.get("state_sha256")
+    if len(versions) != entries:
+        extra = sorted(set(versions) - {r[0] for r in rows})
+        return broken(
+            f"version {extra[0] if extra else '?'} has no audit entry", extra[0] if extra else None
+        )
+    current = snapshot.current
+    if current is None:
+        if entries:
+            return broken(f"the account {subdomain} is missing, though its log has entries", None)
+        return VerifyResult(True, entries)
+    if current.serial > entries:
+        return broken(
+            f"entry {entries + 1} is missing: {subdomain} is at serial {current.serial}, "
+            f"the log ends at {entries}",
+            entries + 1,
+        )
+    if current.serial != entries or sha256_text(canonical(current.to_json())) != last_state:
+        return broken(
+            f"the current state of {subdomain} does not match entry {entries}: it was edited",
+            entries,
+        )
+    return VerifyResult(True, entries)
+
+
+def _invoice_columns_match(
+    version: Version, columns: dict[int, tuple[str, str, str]] | None
+) -> bool:
+    if columns is None:
+        return True
+    stored = columns.get(version.serial)
+    if version.invoice is None:
+        return stored is None
+    invoice = version.invoice
+    return stored == (invoice.get("date"), version.account.currency, invoice.get("total"))
+
+
 class Store(abc.ABC):
     """What zplan needs of a state backend. SQLite and PostgreSQL pass one contract suite."""
 
@@ -160,55 +250,13 @@ class Store(abc.ABC):
 
     def verify(self, subdomain: str) -> VerifyResult:
         """Recompute the audit chain; name the first entry that does not match."""
-        rows = self.raw_audit(subdomain)
-        versions = {v.serial: v for v in self.versions(subdomain)}
-        previous = ""
-        for index, (serial, entry_text, stored_hash) in enumerate(rows, start=1):
-            if serial != index:
-                return VerifyResult(
-                    False, len(rows), f"entry {index} is missing (found {serial})", index
-                )
-            try:
-                entry = json.loads(entry_text)
-            except ValueError:
-                return VerifyResult(False, len(rows), f"entry {serial} is not valid JSON", serial)
-            if chain_hash(previous, entry) != stored_hash:
-                return VerifyResult(
-                    False,
-                    len(rows),
-                    f"entry {serial} does not match its hash: it was edited",
-                    serial,
-                )
-            version = versions.get(serial)
-            if version is None:
-                return VerifyResult(False, len(rows), f"version {serial} is missing", serial)
-            if entry.get("state_sha256") != sha256_text(canonical(version.account.to_json())):
-                return VerifyResult(
-                    False,
-                    len(rows),
-                    f"version {serial} does not match its audit entry: it was edited",
-                    serial,
-                )
-            invoice_hash = (
-                None if version.invoice is None else sha256_text(canonical(version.invoice))
-            )
-            if entry.get("invoice_sha256") != invoice_hash:
-                return VerifyResult(
-                    False,
-                    len(rows),
-                    f"the invoice of version {serial} does not match its audit entry",
-                    serial,
-                )
-            previous = stored_hash
-        if len(versions) != len(rows):
-            extra = sorted(set(versions) - {r[0] for r in rows})
-            return VerifyResult(
-                False,
-                len(rows),
-                f"version {extra[0] if extra else '?'} has no audit entry",
-                extra[0] if extra else None,
-            )
-        return VerifyResult(True, len(rows))
+        return check_chain(subdomain, self._audit_snapshot(subdomain))
+
+    def _audit_snapshot(self, subdomain: str) -> AuditSnapshot:
+        """What verify reads (a backend with transactions reads it from one snapshot)."""
+        return AuditSnapshot(
+            self.raw_audit(subdomain), self.versions(subdomain), self.account(subdomain)
+        )
 
     # Copying a whole store (zplan state migrate) -------------------------------
 
@@ -252,6 +300,14 @@ def audit_row(previous_hash: str, write: VersionWrite, serial: int) -> tuple[str
     )
     entry["previous_hash"] = previous_hash
     return canonical(entry), chain_hash(previous_hash, entry)
+
+
+_VERSIONS_SQL = (
+    "SELECT v.serial, v.kind, v.created_at, v.state, i.body, a.entry "
+    "FROM versions v LEFT JOIN invoices i ON i.subdomain = v.subdomain AND i.serial = v.serial "
+    "LEFT JOIN audit a ON a.subdomain = v.subdomain AND a.serial = v.serial "
+    "WHERE v.subdomain = ?"
+)
 
 
 class SqlStore(Store):
@@ -388,11 +444,7 @@ class SqlStore(Store):
         with self._read_tx() as cur:
             rows = self._rows(
                 cur,
-                "SELECT v.serial, v.kind, v.created_at, v.state, i.body, a.entry "
-                "FROM versions v LEFT JOIN invoices i ON i.subdomain = "
-                "v.subdomain AND i.serial = v.serial LEFT JOIN audit a ON "
-                "a.subdomain = v.subdomain AND a.serial = v.serial "
-                "WHERE v.subdomain = ? ORDER BY v.serial",
+                _VERSIONS_SQL + " ORDER BY v.serial",
                 (subdomain,),
             )
         return [self._version(subdomain, row) for row in rows]
@@ -401,11 +453,7 @@ class SqlStore(Store):
         with self._read_tx() as cur:
             rows = self._rows(
                 cur,
-                "SELECT v.serial, v.kind, v.created_at, v.state, i.body, a.entry "
-                "FROM versions v LEFT JOIN invoices i ON i.subdomain = "
-                "v.subdomain AND i.serial = v.serial LEFT JOIN audit a ON "
-                "a.subdomain = v.subdomain AND a.serial = v.serial "
-                "WHERE v.subdomain = ? AND v.serial = ?",
+                _VERSIONS_SQL + " AND v.serial = ?",
                 (subdomain, serial),
             )
         return self._version(subdomain, rows[0]) if rows else None
@@ -431,6 +479,30 @@ class SqlStore(Store):
                 (subdomain,),
             )
         return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def _audit_snapshot(self, subdomain: str) -> AuditSnapshot:
+        # One read transaction: an apply committing meanwhile must not look like tampering.
+        with self._read_tx() as cur:
+            audit = self._rows(
+                cur,
+                "SELECT serial, entry, hash FROM audit WHERE subdomain = ? ORDER BY serial",
+                (subdomain,),
+            )
+            versions = self._rows(cur, _VERSIONS_SQL + " ORDER BY v.serial", (subdomain,))
+            current = self._rows(
+                cur, "SELECT state FROM accounts WHERE subdomain = ?", (subdomain,)
+            )
+            invoices = self._rows(
+                cur,
+                "SELECT serial, invoice_date, currency, total FROM invoices WHERE subdomain = ?",
+                (subdomain,),
+            )
+        return AuditSnapshot(
+            [(int(r[0]), r[1], r[2]) for r in audit],
+            [self._version(subdomain, row) for row in versions],
+            Account.from_json(json.loads(current[0][0])) if current else None,
+            {int(r[0]): (r[1], r[2], r[3]) for r in invoices},
+        )
 
     def dump_account(self, subdomain: str) -> dict[str, Any]:
         tables = {
@@ -476,15 +548,17 @@ class SqlStore(Store):
         if not create:
             return None
         with self._write_tx() as cur:
-            rows = self._rows(cur, "SELECT value FROM meta WHERE key = 'signing_secret'")
-            if rows:
-                return bytes.fromhex(rows[0][0])
-            secret = os.urandom(32)
+            # Two first plans at once: under PostgreSQL's READ COMMITTED both may find no
+            # secret; the second insert then waits for the first and keeps its secret.
             cur.execute(
-                self._q("INSERT INTO meta (key, value) VALUES ('signing_secret', ?)"),
-                (secret.hex(),),
+                self._q(
+                    "INSERT INTO meta (key, value) VALUES ('signing_secret', ?) "
+                    "ON CONFLICT (key) DO NOTHING"
+                ),
+                (os.urandom(32).hex(),),
             )
-            return secret
+            rows = self._rows(cur, "SELECT value FROM meta WHERE key = 'signing_secret'")
+            return bytes.fromhex(rows[0][0])
 
     def set_signing_secret(self, secret: bytes) -> None:
         with self._write_tx() as cur:

@@ -155,7 +155,21 @@ class PostgresStore(SqlStore):
     def _lock_key(self, subdomain: str) -> int:
         return _key("zplan-lock", self.schema, subdomain)
 
+    @contextlib.contextmanager
+    def _session(self, doing: str) -> Iterator[None]:
+        """Statements outside a transaction: a lost server is a StateError, not a crash."""
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            raise StateError(f"the state store {self.url} failed while {doing}: "
+                             f"{_first_line(exc)}; nothing was written",
+                             hint="run the command again") from None  # fmt: skip
+
     def _take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
+        with self._session(f"locking {subdomain}"):
+            self._try_take(subdomain, info, timeout)
+
+    def _try_take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         key = self._lock_key(subdomain)
         while True:
@@ -183,6 +197,10 @@ class PostgresStore(SqlStore):
             time.sleep(0.05)
 
     def force_unlock(self, subdomain: str, lock_id: str) -> None:
+        with self._session(f"unlocking {subdomain}"):
+            self._force_unlock(subdomain, lock_id)
+
+    def _force_unlock(self, subdomain: str, lock_id: str) -> None:
         row = self.conn.execute("SELECT lock_id, pid FROM locks WHERE subdomain = %s",
                                 (subdomain,)).fetchone()  # fmt: skip
         if row is None:
