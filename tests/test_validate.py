@@ -504,10 +504,14 @@ def test_two_files_for_one_subdomain(zplan: Zplan, tmp_path: Path) -> None:
         "    addons:\n      copilot: 25\n", ""))  # fmt: skip
     result = zplan("--at", TODAY, "validate", "--format", "json", "accounts")
     assert result.code == 1
+    # Each file is in error, pointing at the other: neither is planned.
     assert [(d["file"], d["line"], d["column"], d["code"]) for d in diagnostics_of(result)] == [
-        ("accounts/old/acme-copy.yaml", 3, 14, "duplicate-subdomain")
+        ("accounts/acme.yaml", 3, 14, "duplicate-subdomain"),
+        ("accounts/old/acme-copy.yaml", 3, 14, "duplicate-subdomain"),
     ]
-    assert "also described by accounts/acme.yaml" in diagnostics_of(result)[0]["message"]
+    messages = [d["message"] for d in diagnostics_of(result)]
+    assert "also described by accounts/old/acme-copy.yaml" in messages[0]
+    assert "also described by accounts/acme.yaml" in messages[1]
 
 
 def test_directory_skips_files_that_are_not_zplan_files(zplan: Zplan, tmp_path: Path) -> None:

@@ -183,24 +183,29 @@ def _rules_beside_schema_errors(
 
 
 def _duplicates(workspace: Workspace) -> None:
-    by_subdomain: dict[str, Checked] = {}
+    """Two files for one subdomain: an error on each of them, and neither is planned."""
+    by_subdomain: dict[str, list[Checked]] = {}
     for checked in workspace.subscriptions:
         data = checked.document.data
         try:
             subdomain = data["account"]["subdomain"]
         except (KeyError, TypeError):
             continue
-        if not isinstance(subdomain, str):
+        if isinstance(subdomain, str):
+            by_subdomain.setdefault(subdomain, []).append(checked)
+    for subdomain, files in by_subdomain.items():
+        if len(files) < 2:
             continue
-        first = by_subdomain.setdefault(subdomain, checked)
-        if first is not checked:
-            problem = checked.document.error(
-                ("account", "subdomain"),
-                "duplicate-subdomain",
-                f"the account {subdomain} is also described by {first.document.path}",
-                "keep one file per account",
+        for checked in files:
+            others = ", ".join(f.document.path for f in files if f is not checked)
+            checked.diagnostics.append(
+                checked.document.error(
+                    ("account", "subdomain"),
+                    "duplicate-subdomain",
+                    f"the account {subdomain} is also described by {others}",
+                    "keep one file per account",
+                )
             )
-            checked.diagnostics.append(problem)
             checked.desired = None
 
 
