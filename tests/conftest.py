@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TODAY = "2026-11-27"
 
-_CLEARED = ("ZPLAN_STATE", "ZPLAN_NOW", "ZPLAN_ACTOR", "ZPLAN_CATALOG", "NO_COLOR",
-            "GITHUB_ACTIONS", "GITHUB_SHA", "CI_COMMIT_SHA", "GITHUB_RUN_ID",
-            "GITHUB_REPOSITORY", "GITHUB_SERVER_URL", "CI_PIPELINE_URL")  # fmt: skip
+_CLEARED = (
+    "ZPLAN_STATE",
+    "ZPLAN_NOW",
+    "ZPLAN_ACTOR",
+    "ZPLAN_CATALOG",
+    "NO_COLOR",
+    "GITHUB_ACTIONS",
+    "GITHUB_SHA",
+    "CI_COMMIT_SHA",
+    "GITHUB_RUN_ID",
+    "GITHUB_REPOSITORY",
+    "GITHUB_SERVER_URL",
+    "CI_PIPELINE_URL",
+)
 
 os.environ["ZPLAN_TEST_GUARD"] = "1"
 
@@ -65,17 +76,30 @@ def invoke(
 class Zplan:
     """``zplan(...)`` runs in-process; ``zplan.sub(...)`` as a real ``python -m zplan`` process."""
 
-    def __call__(self, *argv: str, input: str | None = None, env: dict[str, str] | None = None
-                 ) -> Result:  # fmt: skip
+    def __call__(
+        self, *argv: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
         return invoke(argv, input=input, env=env)
 
     @staticmethod
-    def sub(*argv: str, input: str | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None, timeout: float = 60) -> Result:  # fmt: skip
+    def sub(
+        *argv: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float = 60,
+    ) -> Result:
         full_env = {**os.environ, **(env or {})}
-        done = subprocess.run([sys.executable, "-m", "zplan", *argv], input=input, text=True,
-                              capture_output=True, env=full_env, cwd=cwd, timeout=timeout,
-                              check=False)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "zplan", *argv],
+            input=input,
+            text=True,
+            capture_output=True,
+            env=full_env,
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
+        )
         return Result(done.returncode, done.stdout, done.stderr)
 
 
@@ -91,10 +115,14 @@ def state(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def example() -> Iterator[Path]:
-    yield EXAMPLES / "accounts" / "acme.yaml"
+def example() -> Path:
+    return EXAMPLES / "accounts" / "acme.yaml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--regen-golden", action="store_true", default=False,
-                     help="Rewrite the golden plans under tests/cases/ from what zplan prints now.")  # fmt: skip
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite the golden plans under tests/cases/ from what zplan prints now.",
+    )

@@ -62,12 +62,33 @@ def run_scenario(scenario: Scenario, workdir: Path) -> dict[str, Any]:
             path.write_text(step["apply"], encoding="utf-8")
             actor = step.get("actor") or _owner(step["apply"])
             flags = ["--allow-cancel"] if step.get("allow_cancel") else []
-            result = invoke([*common, "--at", at, "--actor", actor, "apply", "--auto-approve",
-                             *flags, str(path)])  # fmt: skip
+            result = invoke(
+                [
+                    *common,
+                    "--at",
+                    at,
+                    "--actor",
+                    actor,
+                    "apply",
+                    "--auto-approve",
+                    *flags,
+                    str(path),
+                ]
+            )
         elif "admin" in step:
             subdomain = step["admin"]["subdomain"]
-            result = invoke([*common, "--at", at, "admin", "account", subdomain, "--type",
-                             step["admin"]["type"]])  # fmt: skip
+            result = invoke(
+                [
+                    *common,
+                    "--at",
+                    at,
+                    "admin",
+                    "account",
+                    subdomain,
+                    "--type",
+                    step["admin"]["type"],
+                ]
+            )
         else:
             raise AssertionError(f"{scenario.name}: step {index} is neither apply nor admin")
         assert result.code == 0, f"{scenario.name}: step {index} failed:\n{result.output}"
@@ -75,8 +96,9 @@ def run_scenario(scenario: Scenario, workdir: Path) -> dict[str, Any]:
     path = workdir / "desired.yaml"
     path.write_text(plan["file"], encoding="utf-8")
     actor = ["--actor", plan["actor"]] if plan.get("actor") else []
-    result = invoke([*common, "--at", str(plan["at"]), *actor, "plan", "--format", "json",
-                     str(path)])  # fmt: skip
+    result = invoke(
+        [*common, "--at", str(plan["at"]), *actor, "plan", "--format", "json", str(path)]
+    )
     assert result.code in (0, 1), f"{scenario.name}: plan crashed:\n{result.output}"
     document: dict[str, Any] = json.loads(result.out)
     return document

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zplan import schema
 
 from tests.golden import Scenario, run_scenario, scenarios, stable, write_golden
-from zplan import schema
 
 
 def _figures(account: dict[str, Any]) -> dict[str, Any]:

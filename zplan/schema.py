@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -26,6 +26,25 @@ def load_schema(name: str) -> dict[str, Any]:
     text = resources.files("zplan.schemas").joinpath(name).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+@functools.cache
+def _fast(name: str) -> Callable[[Any], bool] | None:
+    """The compiled yes/no check of a schema (None: only jsonschema can check it)."""
+    from zplan.fastschema import Unsupported, compile_schema
+
+    try:
+        return compile_schema(load_schema(name))
+    except Unsupported:
+        return None
+
+
+def is_valid(name: str, data: Any) -> bool:
+    """Whether ``data`` is valid, by the fast check where there is one (tests compare both)."""
+    fast = _fast(name)
+    if fast is not None:
+        return fast(data)
+    return not any(True for _ in _validator(name).iter_errors(data))
 
 
 @functools.cache
@@ -66,6 +85,9 @@ def check_located(document: Document, name: str) -> list[tuple[Steps, Diagnostic
     """Like ``check``, each diagnostic with the path of what it is about (a missing key's too)."""
     if document.data is None:
         return []
+    fast = _fast(name)
+    if fast is not None and fast(document.data):
+        return []  # valid: jsonschema need not be imported, let alone run
     validator = _validator(name)
     found: list[tuple[Steps, Diagnostic]] = []
     for error in validator.iter_errors(document.data):
