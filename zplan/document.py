@@ -50,6 +50,7 @@ _YAML11_BOOLS = {
     "Off": False,
     "OFF": False,
 }
+_SPECIAL_WORDS = frozenset({*_NULLS, *_TRUES, *_FALSES, *_YAML11_BOOLS})
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(
     r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
@@ -67,6 +68,7 @@ _SURPRISES: tuple[tuple[re.Pattern[str], str], ...] = (
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _ALLOWED_TAGS = {
+    "!",  # the non-specific tag: resolved as usual
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
@@ -440,6 +442,13 @@ class _Builder:
     def handle(self, event: yaml.Event) -> None:
         mark = event.start_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        if type(event) is yaml.ScalarEvent:  # the common case first: this loop is hot
+            self.count += 1
+            tag = event.tag
+            if self.count > MAX_NODES or (tag is not None and tag not in _ALLOWED_TAGS):
+                self.check_node(tag, line, column)
+            self.scalar(event, line, column)
+            return
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
@@ -460,30 +469,10 @@ class _Builder:
         if isinstance(event, yaml.AliasEvent):
             self.alias(event, line, column)
             return
-        assert isinstance(event, yaml.NodeEvent)
+        assert isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent))
         self.count += 1
-        if self.count > MAX_NODES:
-            self.problem(
-                line,
-                column,
-                "too-many-nodes",
-                f"the document expands to more than {MAX_NODES:,} values",
-                "anchors and aliases that multiply (a 'billion laughs') are refused",
-            )
-            raise _Stop
-        tag = getattr(event, "tag", None)
-        if tag is not None and tag != "!" and tag not in _ALLOWED_TAGS:
-            self.problem(
-                line,
-                column,
-                "custom-tag",
-                f"the tag {_show_tag(tag)} is not allowed",
-                "zplan reads plain YAML: remove the tag",
-            )
-            raise _Stop
-        if isinstance(event, yaml.ScalarEvent):
-            self.scalar(event, line, column)
-            return
+        tag = event.tag
+        self.check_node(tag, line, column)
         is_map = isinstance(event, yaml.MappingStartEvent)
         if tag not in (None, "!", _MAP if is_map else _SEQ):
             self.problem(
@@ -499,6 +488,27 @@ class _Builder:
         pos = Pos(line, column, entries={} if is_map else None, items=None if is_map else [])
         value: Any = {} if is_map else []
         self.stack.append(_Frame(is_map, value, pos, event.anchor, self.count))
+
+    def check_node(self, tag: str | None, line: int, column: int) -> None:
+        """Refuse a document past the node limit, and tags zplan does not read."""
+        if self.count > MAX_NODES:
+            self.problem(
+                line,
+                column,
+                "too-many-nodes",
+                f"the document expands to more than {MAX_NODES:,} values",
+                "anchors and aliases that multiply (a 'billion laughs') are refused",
+            )
+            raise _Stop
+        if tag is not None and tag not in _ALLOWED_TAGS:
+            self.problem(
+                line,
+                column,
+                "custom-tag",
+                f"the tag {_show_tag(tag)} is not allowed",
+                "zplan reads plain YAML: remove the tag",
+            )
+            raise _Stop
 
     def check_depth(self, height: int, line: int, column: int) -> None:
         """A value ``height`` levels deep may not take the document past MAX_DEPTH."""
@@ -552,6 +562,11 @@ class _Builder:
             return text
         if tag is not None:  # an explicit standard tag: !!int "5" and friends
             return self.explicit(tag, text, line, column)
+        # Fast paths for the usual words and counts (this runs for every value).
+        if text[:1].isalpha() and text not in _SPECIAL_WORDS:
+            return text
+        if text.isascii() and text.isdigit() and (text[0] != "0" or text == "0"):
+            return int(text)
         if text in _NULLS:
             return None
         if text in _TRUES:
