@@ -24,7 +24,7 @@ from zplan.catalog import Catalog
 from zplan.clock import Clock
 from zplan.document import Document
 from zplan.errors import PlanFileError, RefusedError, ZplanError
-from zplan.model import Account, AccountPlan, Desired, Kind, Plan
+from zplan.model import Account, AccountPlan, Change, Desired, Kind, Plan
 from zplan.planfile import change_json, invoice_json, plan_id_of, plan_json, verify
 from zplan.planner import Context, build_plan, plan_account
 from zplan.rules import permission_problems
@@ -138,7 +138,7 @@ def versions_for(
         audit = {
             **base,
             "lineage": lineage,
-            "changes": [change_json(c, currency) for c in plan.changes],
+            "changes": [_audited(c, plan) for c in plan.changes],
             "amounts": {
                 "currency": currency,
                 "due_now": invoice["total"],
@@ -151,6 +151,22 @@ def versions_for(
         }
         writes.append(VersionWrite(account, "apply", now, invoice, audit))
     return writes
+
+
+def _audited(change: Change, plan: AccountPlan) -> dict[str, Any]:
+    """A change as the audit log keeps it: a payment reference only as its hash."""
+    entry = change_json(change, plan.currency)
+    if change.address == "billing.payment_ref":
+
+        def ref_of(account: Account | None) -> dict[str, str] | None:
+            if account is None or account.subscription is None:
+                return None
+            ref = account.subscription.payment.ref
+            return None if ref is None else {"sha256": ref.sha256}
+
+        entry["before"] = ref_of(plan.current)
+        entry["after"] = ref_of(plan.result)
+    return entry
 
 
 def _stored_invoice(invoice: dict[str, Any], account: Account, plan_id: str) -> dict[str, Any]:

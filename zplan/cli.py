@@ -605,15 +605,24 @@ def state_show_command(ctx: click.Context, subdomain: str, serial: int | None) -
     from zplan.render.history import state_yaml
 
     config = settings(ctx)
+    note = None
     with config.store() as store:
         if serial is None:
+            stored = store.account(subdomain)
             account = workflow.rolled(store, subdomain, config)
+            if stored is not None and account.serial != stored.serial:
+                pending = account.serial - stored.serial
+                note = (
+                    f"as of {config.clock.today().isoformat()}: {pending} renewal"
+                    f"{'s' if pending != 1 else ''} due since version {stored.serial}, written "
+                    "at the next apply (serial shows the version they will make)"
+                )
         else:
             version = store.version(subdomain, serial)
             if version is None:
                 raise ZplanError(f"{subdomain} has no version {serial}")
             account = version.account
-    click.echo(state_yaml(account), nl=False)
+    click.echo(state_yaml(account, note), nl=False)
     return ExitCode.OK
 
 
@@ -767,7 +776,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:  # usage errors: exit 1, so that CI can trust 2
         exc.show()
         return int(ExitCode.ERROR)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            click.echo("Interrupted.", err=True)
+            return int(ExitCode.INTERRUPTED)
         click.echo("Aborted.", err=True)
         return int(ExitCode.ERROR)
     except KeyboardInterrupt:

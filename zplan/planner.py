@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from zplan.catalog import Catalog, Cycle, Promotion
-from zplan.diagnostics import Diagnostic, Severity
+from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
 from zplan.diff import compare
 from zplan.document import Document
 from zplan.model import (
@@ -143,10 +143,10 @@ def plan_account(
         currency=currency,
         result=after,
         drift=drift,
-        diagnostics=tuple(problems),
+        diagnostics=tuple(sort_diagnostics(problems)),
         notes=tuple(notes),
         hints=tuple(_hints(ctx.catalog, desired, currency)),
-        estimates_used=_estimates(ctx.catalog, desired, after),
+        estimates_used=_estimates(ctx.catalog, desired, after, account),
         proration=proration,
         current=account,
     )
@@ -345,6 +345,8 @@ def _change(
     record = sub.promotion
     new_code = desired.promo_code
     if record is not None and (new_code is None or new_code.upper() != record.code.upper()):
+        # Dropping a code that has already ended is housekeeping, open to every account type.
+        ended = None if record.active_on(today) else f"the promotion had ended on {record.ended_on}"
         changes.append(
             Change(
                 "billing.promo_code",
@@ -354,6 +356,7 @@ def _change(
                 Effective.NOW,
                 today,
                 ZERO,
+                reason=ended,
                 path=("billing", "promo_code"),
             )
         )
@@ -519,14 +522,10 @@ def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
         standalone = [p for p in config.products if p.product in bundle.replaces]
         if not standalone or config.product(bundle.id):
             continue
-        needed = max(catalog.products[p.product].editions[p.edition].rank for p in standalone)
-        wanted_ids = [
-            p.edition
-            for p in standalone
-            if catalog.products[p.product].editions[p.edition].rank == needed
-        ]
-        floor = min(
-            (bundle.editions[e].rank for e in wanted_ids if e in bundle.editions), default=0
+        # Same or better: at least each standalone product's edition, by edition id.
+        floor = max(
+            (bundle.editions[p.edition].rank for p in standalone if p.edition in bundle.editions),
+            default=0,
         )
         agents = max(p.agents for p in standalone)
         current = Config(config.cycle, tuple(replace(p, addons=()) for p in standalone))
@@ -563,10 +562,14 @@ def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
     return hints
 
 
-def _estimates(catalog: Catalog, desired: Desired, after: Account | None) -> bool:
+def _estimates(
+    catalog: Catalog, desired: Desired, after: Account | None, current: Account | None
+) -> bool:
+    """Whether any price the plan used (before or after, today or at renewal) is an estimate."""
     configs = [desired.config]
-    if after is not None and after.subscription is not None:
-        configs.append(after.subscription.now)
+    for account in (after, current):
+        if account is not None and account.subscription is not None:
+            configs += [account.subscription.now, account.subscription.next]
     for config in configs:
         for product in config.products:
             if catalog.products[product.product].editions[product.edition].estimate:

@@ -425,6 +425,8 @@ def permission_problems(
             )
     if actor is None:
         return
+    new = not account.lineage  # no account on record yet: the file's owner buys it
+    on_record = "in the file (a new account)" if new else "on record"
     if role is None:
         if changes:
             first = changes[0]
@@ -433,15 +435,26 @@ def permission_problems(
                 path,
                 first,
                 "role",
-                f"{actor} is neither the owner nor a billing admin of {account.subdomain} on "
-                "record: they may plan but not apply",
-                f"ask the owner on record ({account.owner}) to apply, or to make you a "
+                f"{actor} is neither the owner nor a billing admin of {account.subdomain} "
+                f"{on_record}: they may plan but not apply",
+                f"ask the owner {on_record} ({account.owner}) to apply, or to make you a "
                 "billing admin",
             )
         return
     if role == "billing_admin":
         for change in changes:
-            if change.kind in OWNER_ONLY:
+            if change.kind is Kind.SUBSCRIPTION_CREATE:
+                yield _at(
+                    document,
+                    path,
+                    change,
+                    "role",
+                    f"{actor} is a billing admin of {account.subdomain}: buying a subscription "
+                    "needs the account owner (rule: the first purchase accepts the agreements "
+                    "and sets the payment method, which only the owner may do)",
+                    f"ask the owner {on_record} ({account.owner}) to apply",
+                )
+            elif change.kind in OWNER_ONLY:
                 yield _at(
                     document,
                     path,

@@ -32,12 +32,14 @@ def _changes(version: Version) -> str:
         if isinstance(before, (dict, list)) or isinstance(after, (dict, list)):
             parts.append(f"{kind} {change['address']}")
         else:
-            parts.append(f"{change['address']} {before} → {after}")
+            shown = ["(none)" if v is None else v for v in (before, after)]
+            parts.append(f"{change['address']} {shown[0]} → {shown[1]}")
     return "; ".join(parts)
 
 
 def render_history(subdomain: str, versions: Sequence[Version], result: VerifyResult | None) -> str:
-    out = [f"History of {subdomain} ({len(versions)} versions)", ""]
+    count = f"{len(versions)} version{'s' if len(versions) != 1 else ''}"
+    out = [f"History of {subdomain} ({count})", ""]
     for version in versions:
         audit = version.audit or {}
         out.append(
@@ -48,7 +50,8 @@ def render_history(subdomain: str, versions: Sequence[Version], result: VerifyRe
         commit = audit.get("file_commit") or audit.get("git_commit")
         where = []
         if commit:
-            where.append(f"commit {commit[:12]}")
+            dirty = " (the file had uncommitted changes)" if audit.get("file_dirty") else ""
+            where.append(f"commit {commit[:12]}{dirty}")
         if audit.get("config_path"):
             where.append(f"file {audit['config_path']}")
         if audit.get("ci_run_url"):
@@ -100,9 +103,10 @@ def history_json(
     }
 
 
-def state_yaml(account: Account) -> str:
+def state_yaml(account: Account, note: str | None = None) -> str:
     data = account.to_json()
     sub = data.get("subscription")
     if sub is not None and sub["payment"]["ref"] is not None:
         sub["payment"]["ref"] = f"(sensitive, …{sub['payment']['ref']['last4']})"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return f"# {note}\n{text}" if note else text

@@ -59,6 +59,10 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
                 f"{fmt(Decimal(renewal['total']), currency)} ({renewal['cycle']})"
             )
     changes = account["changes"]
+    if not changes and any(d["severity"] == "error" for d in account["diagnostics"]):
+        out.append(f"  No plan for {account['subdomain']}: fix the errors above.")
+        out.extend(_notes(account, style))
+        return out
     if not changes:
         out.append(
             f"  No changes. The subscription of {account['subdomain']} matches the configuration."
