@@ -347,8 +347,9 @@ def broken_catalog(tmp_path: Path) -> str:
     return path.name
 
 
-@pytest.mark.parametrize("command", [["catalog"], ["catalog", "--format", "json"],
-                                     ["catalog", "compare", "suite"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "command", [["catalog"], ["catalog", "--format", "json"], ["catalog", "compare", "suite"]]
+)
 def test_a_broken_catalog_is_refused_with_a_position(
     zplan: Zplan, tmp_path: Path, command: list[str]
 ) -> None:
@@ -380,11 +381,13 @@ def test_a_broken_catalog_from_the_environment(
         ("", "broken.yaml:1:1: (file): the file is empty"),
         ("catalog: [x\n", "broken.yaml:2:1: catalog"),
         ("zplan: 1\n", "broken.yaml:1:1: (file): this file is not a catalog"),
-        ("catalog: x\nas_of: 2026-01-01\ncurrencies: [USD]\nproducts: {}\n",
-         "broken.yaml:4:11: products: must not be empty"),
+        (
+            "catalog: x\nas_of: 2026-01-01\ncurrencies: [USD]\nproducts: {}\n",
+            "broken.yaml:4:11: products: must not be empty",
+        ),
         ("catalog: x\ncatalog: y\n", "broken.yaml:2:1: catalog: the key 'catalog' appears twice"),
     ],
-)  # fmt: skip
+)
 def test_broken_catalogs(zplan: Zplan, tmp_path: Path, content: str, says: str) -> None:
     (tmp_path / "broken.yaml").write_text(content, encoding="utf-8")
     result = zplan("--catalog", "broken.yaml", "catalog")

@@ -17,10 +17,19 @@ from zplan import cli
 from tests.conftest import EXAMPLES, ROOT, TODAY, Zplan
 
 COMMANDS = [
-    ["validate"], ["plan"], ["apply"], ["show"], ["export"], ["history"], ["state", "show"],
-    ["state", "migrate"], ["catalog"], ["catalog", "compare"], ["force-unlock"],
+    ["validate"],
+    ["plan"],
+    ["apply"],
+    ["show"],
+    ["export"],
+    ["history"],
+    ["state", "show"],
+    ["state", "migrate"],
+    ["catalog"],
+    ["catalog", "compare"],
+    ["force-unlock"],
     ["admin", "account"],
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
@@ -73,8 +82,9 @@ def test_usage_errors_exit_1_not_2(zplan: Zplan, argv: list[str], message: str) 
     assert "Traceback" not in result.output
 
 
-def test_an_unexpected_error_is_one_line_and_a_log(zplan: Zplan, monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:  # fmt: skip
+def test_an_unexpected_error_is_one_line_and_a_log(
+    zplan: Zplan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # Fault injection at the boundary: a bug anywhere below must not print a traceback.
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")
@@ -104,8 +114,12 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(state: str) -> None:
     assert "\033[" not in no_color
 
 
-def _run_in_pty(argv: list[str], env: dict[str, str] | None = None, answer: bytes | None = None,
-                interrupt: bool = False) -> str:  # fmt: skip
+def _run_in_pty(
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    answer: bytes | None = None,
+    interrupt: bool = False,
+) -> tuple[int, str]:
     pid, fd = pty.fork()
     if pid == 0:  # the child: the zplan process, on the terminal
         os.environ.update(env or {})
@@ -135,13 +149,23 @@ def _run_in_pty(argv: list[str], env: dict[str, str] | None = None, answer: byte
 
 def test_ctrl_c_at_the_prompt_exits_130_and_applies_nothing(state: str) -> None:
     file = str(EXAMPLES / "accounts" / "acme.yaml")
-    base = [sys.executable, "-m", "zplan", "--state", state, "--at", TODAY,
-            "--actor", "owner@acme.example"]  # fmt: skip
+    base = [
+        sys.executable,
+        "-m",
+        "zplan",
+        "--state",
+        state,
+        "--at",
+        TODAY,
+        "--actor",
+        "owner@acme.example",
+    ]
     code, output = _run_in_pty([*base, "apply", file], interrupt=True)
     assert code == 130, output
     assert "Traceback" not in output
-    history = subprocess.run([*base, "history", "acme"], capture_output=True, text=True,
-                             check=False)  # fmt: skip
+    history = subprocess.run(
+        [*base, "history", "acme"], capture_output=True, text=True, check=False
+    )
     assert history.returncode == 1 and "no account acme" in history.stderr
 
 

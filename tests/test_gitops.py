@@ -453,7 +453,9 @@ def test_unmanaged_accounts_are_listed_and_never_touched(repo: Repo, tmp_path: P
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     shutil.copy(ACCOUNTS_20 / "umber-studio.yaml", elsewhere)
-    made = repo.zplan("apply", str(elsewhere / "umber-studio.yaml"), "--auto-approve", ZPLAN_ACTOR=OWNER)  # fmt: skip
+    made = repo.zplan(
+        "apply", str(elsewhere / "umber-studio.yaml"), "--auto-approve", ZPLAN_ACTOR=OWNER
+    )
     assert made.code == 0, made.output
     before = repo.zplan("state", "show", "umber-studio").out
 
@@ -505,7 +507,11 @@ def test_twenty_accounts_plan_with_one_summary(zplan: Zplan, state: str) -> None
     planned = zplan("--state", state, "--at", TODAY, "plan", str(ACCOUNTS_20))
     assert planned.code == 0, planned.output
     lines = planned.out.splitlines()
-    headers = [i for i, line in enumerate(lines) if re.match(r"^Account\s+Previous\s+New\s+Diff\s+Due now$", line)]  # fmt: skip
+    headers = [
+        i
+        for i, line in enumerate(lines)
+        if re.match(r"^Account\s+Previous\s+New\s+Diff\s+Due now$", line)
+    ]
     assert len(headers) == 1
     table = lines[headers[0] + 2 :]
     totals = [line for line in lines if line.startswith("Total (")]
@@ -609,7 +615,13 @@ def test_github_workflow() -> None:
     text = path.read_text(encoding="utf-8")
     workflow = yaml.safe_load(text)
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
-    assert set(triggers) >= {"pull_request", "pull_request_review", "issue_comment", "push", "schedule"}  # fmt: skip
+    assert set(triggers) >= {
+        "pull_request",
+        "pull_request_review",
+        "issue_comment",
+        "push",
+        "schedule",
+    }
     assert triggers["pull_request"]["paths"] == ["accounts/**"]
     assert workflow["permissions"] == {}
     assert workflow["env"]["ZPLAN_SCRIPTS"] == "examples/ci/scripts"
@@ -700,7 +712,9 @@ def test_pre_commit_hooks(zplan: Zplan, tmp_path: Path) -> None:
     argv = [*shlex.split(hook["entry"])[1:], "accounts/fernleaf.yaml"]
     assert zplan(*argv).code == 0
     broken = tmp_path / "accounts" / "broken.yaml"
-    broken.write_text((ACCOUNTS_20 / "fernleaf.yaml").read_text().replace("cycle: monthly", "cycle: no"))  # fmt: skip
+    broken.write_text(
+        (ACCOUNTS_20 / "fernleaf.yaml").read_text().replace("cycle: monthly", "cycle: no")
+    )
     failed = zplan(*argv, "accounts/broken.yaml")
     assert failed.code == 1
     assert "accounts/broken.yaml:" in failed.out

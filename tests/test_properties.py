@@ -284,20 +284,23 @@ def test_the_payment_ref_scenario_never_prints_either_token(tmp_path: Path) -> N
     scenario = Scenario.load(CASES / "plan" / "payment_ref_change_never_printed.yaml")
     document = run_scenario(scenario, tmp_path)
     outputs = [json.dumps(document, ensure_ascii=False)]
-    outputs += _plan_outputs(str(tmp_path / "state.db"), str(scenario.data["plan"]["at"]),
-                             tmp_path / "desired.yaml")  # fmt: skip
+    outputs += _plan_outputs(
+        str(tmp_path / "state.db"), str(scenario.data["plan"]["at"]), tmp_path / "desired.yaml"
+    )
     for token in ("pm_OLDSECRET4242", "pm_NEWSECRET9876", "OLDSECRET", "NEWSECRET"):
         for output in outputs:
             assert token not in output
 
 
 # Letters only: a long run of digits could pass for a card number, which zplan refuses.
-tokens = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", min_size=8,
-                 max_size=24).map(lambda body: "pm_" + body)  # fmt: skip
+tokens = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", min_size=8, max_size=24
+).map(lambda body: "pm_" + body)
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(old=tokens, new=tokens)
 def test_no_payment_ref_is_ever_printed(old: str, new: str) -> None:
     assume(old != new)
@@ -306,8 +309,19 @@ def test_no_payment_ref_is_ever_printed(old: str, new: str) -> None:
         state = str(work / "state.db")
         first = work / "first.yaml"
         first.write_text(_FILE.format(ref=f", payment_ref: {old}", agents=10), encoding="utf-8")
-        done = invoke(["--state", state, "--at", "2026-02-27", "--actor", "owner@acme.example",
-                       "apply", "--auto-approve", str(first)])  # fmt: skip
+        done = invoke(
+            [
+                "--state",
+                state,
+                "--at",
+                "2026-02-27",
+                "--actor",
+                "owner@acme.example",
+                "apply",
+                "--auto-approve",
+                str(first),
+            ]
+        )
         assert done.code == 0, done.output
         assert old not in done.output
         second = work / "second.yaml"

@@ -21,8 +21,17 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-_ANNOTATIONS = {"$schema", "$id", "$defs", "title", "description", "examples", "default",
-                "$comment", "format"}  # fmt: skip
+_ANNOTATIONS = {
+    "$schema",
+    "$id",
+    "$defs",
+    "title",
+    "description",
+    "examples",
+    "default",
+    "$comment",
+    "format",
+}
 
 
 class Unsupported(Exception):

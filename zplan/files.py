@@ -79,8 +79,12 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool]]:
             raise UsageError(f"{given}: no such file or directory")
 
 
-def read(paths: Sequence[str], catalog: Catalog, today: dt.date,
-         progress: Callable[[str, int, int], None] | None = None) -> Workspace:  # fmt: skip
+def read(
+    paths: Sequence[str],
+    catalog: Catalog,
+    today: dt.date,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Workspace:
     """Load and check every file under ``paths``."""
     workspace = Workspace()
     seen: set[Path] = set()

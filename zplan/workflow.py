@@ -44,8 +44,9 @@ class Settings:
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-def validate(paths: Sequence[str], settings: Settings, progress: Progress | None = None
-             ) -> Workspace:  # fmt: skip
+def validate(
+    paths: Sequence[str], settings: Settings, progress: Progress | None = None
+) -> Workspace:
     return read(paths, settings.catalog(), settings.clock.today(), progress)
 
 
