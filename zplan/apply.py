@@ -328,6 +328,10 @@ def apply_saved(
     pending = [a for a in writing if not done[a["subdomain"]]]
     info = LockInfo.mine(provenance.actor, "apply", clock.timestamp())
     with store.locked([a["subdomain"] for a in pending], info, lock_timeout):
+        # Another process may have applied this very plan while we waited for the locks.
+        for saved in pending:
+            done[saved["subdomain"]] = store.applied(plan_id, saved["subdomain"])
+        pending = [a for a in pending if not done[a["subdomain"]]]
         plans = []
         for saved in pending:
             subdomain = saved["subdomain"]

@@ -67,16 +67,27 @@ class PostgresStore(SqlStore):
         try:
             self.conn = psycopg.connect(conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
-            raise StateError(f"cannot connect to the state store {self.url}: {_first_line(exc)}",
-                             hint="check the URL, the server, and your credentials") from None  # fmt: skip
+            raise StateError(
+                f"cannot connect to the state store {self.url}: {_first_line(exc)}",
+                hint="check the URL, the server, and your credentials",
+            ) from None
         try:
             self._migrate()
             self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        except psycopg.OperationalError as exc:  # the server went away (a restart, a failover)
+            self.close()
+            raise StateError(
+                f"the state store {self.url} failed while opening: "
+                f"{_first_line(exc)}; nothing was written",
+                hint="run the command again",
+            ) from None
         except psycopg.Error as exc:
             self.close()
-            raise StateError(f"cannot prepare the state store {self.url}: {_first_line(exc)}",
-                             hint="zplan needs CREATE on the database (or an existing schema it "
-                             "may create tables in)") from None  # fmt: skip
+            raise StateError(
+                f"cannot prepare the state store {self.url}: {_first_line(exc)}",
+                hint="zplan needs CREATE on the database (or an existing schema it "
+                "may create tables in)",
+            ) from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -91,8 +102,10 @@ class PostgresStore(SqlStore):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
             cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(schema))
-            cur.execute("CREATE TABLE IF NOT EXISTS zplan_schema (version INTEGER PRIMARY KEY, "
-                        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")  # fmt: skip
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS zplan_schema (version INTEGER PRIMARY KEY, "
+                "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
             cur.execute("SELECT COALESCE(MAX(version), 0) FROM zplan_schema")
             row = cur.fetchone()
             current = row[0] if row else 0
@@ -109,9 +122,11 @@ class PostgresStore(SqlStore):
             with self.conn.transaction(), self.conn.cursor() as cur:
                 yield cur
         except psycopg.OperationalError as exc:
-            raise StateError(f"the state store {self.url} failed during a write: "
-                             f"{_first_line(exc)}; the transaction was rolled back",
-                             hint="run the command again") from None  # fmt: skip
+            raise StateError(
+                f"the state store {self.url} failed during a write: "
+                f"{_first_line(exc)}; the transaction was rolled back",
+                hint="run the command again",
+            ) from None
         except psycopg.errors.UniqueViolation as exc:
             raise StateError(
                 f"a concurrent write to the state store won: {_first_line(exc)}; "
@@ -126,8 +141,10 @@ class PostgresStore(SqlStore):
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield cur
         except psycopg.OperationalError as exc:
-            raise StateError(f"the state store {self.url} failed: {_first_line(exc)}",
-                             hint="run the command again") from None  # fmt: skip
+            raise StateError(
+                f"the state store {self.url} failed: {_first_line(exc)}",
+                hint="run the command again",
+            ) from None
 
     def _serialise_account(self, cur: Any, subdomain: str) -> None:
         # Writers of one account queue here; the shared code then re-reads the serial.
@@ -148,8 +165,10 @@ class PostgresStore(SqlStore):
         finally:
             for subdomain in reversed(taken):
                 with contextlib.suppress(psycopg.Error):
-                    self.conn.execute("DELETE FROM locks WHERE subdomain = %s AND lock_id = %s",
-                                      (subdomain, info.id))  # fmt: skip
+                    self.conn.execute(
+                        "DELETE FROM locks WHERE subdomain = %s AND lock_id = %s",
+                        (subdomain, info.id),
+                    )
                     self.conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key(subdomain),))
 
     def _lock_key(self, subdomain: str) -> int:
@@ -161,9 +180,11 @@ class PostgresStore(SqlStore):
         try:
             yield
         except psycopg.OperationalError as exc:
-            raise StateError(f"the state store {self.url} failed while {doing}: "
-                             f"{_first_line(exc)}; nothing was written",
-                             hint="run the command again") from None  # fmt: skip
+            raise StateError(
+                f"the state store {self.url} failed while {doing}: "
+                f"{_first_line(exc)}; nothing was written",
+                hint="run the command again",
+            ) from None
 
     def _take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
         with self._session(f"locking {subdomain}"):
@@ -181,16 +202,28 @@ class PostgresStore(SqlStore):
                     "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (subdomain) DO UPDATE SET "
                     "lock_id = excluded.lock_id, who = excluded.who, operation = excluded.operation,"
                     " host = excluded.host, pid = excluded.pid, created_at = excluded.created_at",
-                    (subdomain, info.id, info.who, info.operation, info.host,
-                     pid[0] if pid else info.pid, info.created_at),
-                )  # fmt: skip
+                    (
+                        subdomain,
+                        info.id,
+                        info.who,
+                        info.operation,
+                        info.host,
+                        pid[0] if pid else info.pid,
+                        info.created_at,
+                    ),
+                )
                 return
             if time.monotonic() >= deadline:
                 holder = self.conn.execute(
                     "SELECT lock_id, who, operation, host, pid, created_at FROM locks "
-                    "WHERE subdomain = %s", (subdomain,)).fetchone()  # fmt: skip
-                details = (holder_details(holder) if holder
-                           else {"id": "?", "who": "another session", "operation": "?"})  # fmt: skip
+                    "WHERE subdomain = %s",
+                    (subdomain,),
+                ).fetchone()
+                details = (
+                    holder_details(holder)
+                    if holder
+                    else {"id": "?", "who": "another session", "operation": "?"}
+                )
                 if holder:
                     details["pid"] = f"{details['pid']} (server session)"
                 raise LockHeld(subdomain, details)
@@ -201,8 +234,9 @@ class PostgresStore(SqlStore):
             self._force_unlock(subdomain, lock_id)
 
     def _force_unlock(self, subdomain: str, lock_id: str) -> None:
-        row = self.conn.execute("SELECT lock_id, pid FROM locks WHERE subdomain = %s",
-                                (subdomain,)).fetchone()  # fmt: skip
+        row = self.conn.execute(
+            "SELECT lock_id, pid FROM locks WHERE subdomain = %s", (subdomain,)
+        ).fetchone()
         if row is None:
             raise StateError(f"{subdomain} is not locked")
         if row[0] != lock_id:
@@ -211,7 +245,8 @@ class PostgresStore(SqlStore):
         held = self.conn.execute(
             "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
             "AND classid = %s::bigint::oid AND objid = %s::bigint::oid",
-            (key >> 32, key & 0xFFFFFFFF)).fetchone()  # fmt: skip
+            (key >> 32, key & 0xFFFFFFFF),
+        ).fetchone()
         if held:
             raise StateError(
                 f"the lock on {subdomain} is held by a live server session (pid {row[1]})",
