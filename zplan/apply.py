@@ -13,17 +13,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from zplan.catalog import Catalog
 from zplan.clock import Clock
 from zplan.document import Document
 from zplan.errors import PlanFileError, RefusedError, ZplanError
+from zplan.gitinfo import commits_for
 from zplan.model import Account, AccountPlan, Change, Desired, Kind, Plan
 from zplan.planfile import change_json, invoice_json, plan_id_of, plan_json, verify
 from zplan.planner import Context, build_plan, plan_account
@@ -52,36 +51,6 @@ class Provenance:
         return cls(actor, url, commit)
 
 
-def git_commit(path: str, provenance: Provenance) -> dict[str, Any]:
-    """The commit the file comes from: the CI's, else HEAD; and the last commit that touched it."""
-    file = Path(path)
-    directory = file.parent if file.parent.exists() else Path.cwd()
-    info: dict[str, Any] = {"git_commit": provenance.env_commit, "file_commit": None}
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(directory), *args],  # noqa: S607 - git from PATH, as users run it
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
-
-    if not file.exists():
-        return info
-    if info["git_commit"] is None:
-        info["git_commit"] = git("rev-parse", "HEAD")
-    info["file_commit"] = git("log", "-1", "--format=%H", "--", file.name)
-    if info["file_commit"] is not None:
-        dirty = git("status", "--porcelain", "--", file.name)
-        info["file_dirty"] = bool(dirty)
-    return info
-
-
 def check_cancel(plans: Sequence[AccountPlan], allow_cancel: bool) -> None:
     cancelling = [p.subdomain for p in plans if any(c.kind is Kind.CANCEL for c in p.changes)]
     if cancelling and not allow_cancel:
@@ -106,7 +75,12 @@ def check_roles(plan: AccountPlan, actor: str) -> None:
 
 
 def versions_for(
-    plan: AccountPlan, plan_id: str, provenance: Provenance, clock: Clock, catalog: Catalog
+    plan: AccountPlan,
+    plan_id: str,
+    provenance: Provenance,
+    clock: Clock,
+    catalog: Catalog,
+    git: dict[str, dict[str, Any]] | None = None,
 ) -> list[VersionWrite]:
     """What an apply writes for one account: pending renewals, then the apply version."""
     now = clock.timestamp()
@@ -147,7 +121,7 @@ def versions_for(
             },
             "config_path": plan.path,
             "config_sha256": plan.config_sha256,
-            **git_commit(plan.path, provenance),
+            **(git or {}).get(plan.path, {}),
         }
         writes.append(VersionWrite(account, "apply", now, invoice, audit))
     return writes
@@ -200,6 +174,7 @@ def write_plans(
 ) -> Outcome:
     """Write every account's plan, each in its own transaction (locks already held)."""
     outcome = Outcome(plan_id=plan_id)
+    git = commits_for([p.path for p in plans if p.changes], provenance.env_commit)
     for plan in plans:
         if not plan.writes:
             outcome.unchanged.append(plan.subdomain)
@@ -209,7 +184,7 @@ def write_plans(
             store.write(
                 plan.subdomain,
                 expected,
-                versions_for(plan, plan_id, provenance, clock, catalog),
+                versions_for(plan, plan_id, provenance, clock, catalog, git),
                 plan_id,
             )
         except AlreadyApplied as exc:

@@ -277,7 +277,7 @@ def plan_command(
     from zplan import workflow
 
     config = settings(ctx)
-    with config.store() as store, StderrProgress() as progress:
+    with config.store(create=out is not None) as store, StderrProgress() as progress:
         plan, document = workflow.make_plan(
             paths, config, store, save=out is not None, progress=progress
         )
@@ -397,11 +397,11 @@ def _report(outcome: Any) -> None:
     for subdomain, when in sorted(outcome.already.items()):
         click.echo(f"{subdomain}: this plan was already applied at {when}; nothing to do.")
     if outcome.applied:
-        click.echo(
-            f"Apply complete: {len(outcome.applied)} account"
-            f"{'s' * (len(outcome.applied) != 1)} changed "
-            f"({', '.join(outcome.applied)})."
-        )
+        names = ", ".join(outcome.applied[:10])
+        if len(outcome.applied) > 10:
+            names += f", and {len(outcome.applied) - 10} more"
+        count = len(outcome.applied)
+        click.echo(f"Apply complete: {count} account{'s' * (count != 1)} changed ({names}).")
     elif not outcome.already:
         click.echo("Apply complete: no changes.")
 
@@ -527,7 +527,7 @@ def export_command(ctx: click.Context, subdomain: str, output: str | None) -> in
     from zplan.export import export_yaml
 
     config = settings(ctx)
-    with config.store() as store:
+    with config.store(create=False) as store:
         account = workflow.rolled(store, subdomain, config)
     catalog = config.catalog()
     per_account = {a.id for a in catalog.addons.values() if a.unit.value == "account"}
@@ -560,7 +560,7 @@ def history_command(ctx: click.Context, subdomain: str, fmt: str, verify: bool) 
     from zplan.render.history import history_json, render_history
 
     config = settings(ctx)
-    with config.store() as store:
+    with config.store(create=False) as store:
         versions = store.versions(subdomain)
         if not versions:
             raise ZplanError(f"there is no account {subdomain} in the state store {store.url}")
@@ -606,7 +606,7 @@ def state_show_command(ctx: click.Context, subdomain: str, serial: int | None) -
 
     config = settings(ctx)
     note = None
-    with config.store() as store:
+    with config.store(create=False) as store:
         if serial is None:
             stored = store.account(subdomain)
             account = workflow.rolled(store, subdomain, config)
@@ -659,7 +659,7 @@ zplan force-unlock acme 6f1c2d3e-...   # the lock id from the "locked" message
 @click.pass_context
 def force_unlock_command(ctx: click.Context, subdomain: str, lock_id: str) -> int:
     """Remove a lock left by a process that died."""
-    with settings(ctx).store() as store:
+    with settings(ctx).store(create=False) as store:
         store.force_unlock(subdomain, lock_id)
     click.echo(f"Removed the lock {lock_id} on {subdomain}.")
     return ExitCode.OK

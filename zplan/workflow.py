@@ -37,8 +37,9 @@ class Settings:
     def catalog(self) -> Catalog:
         return load_catalog(self.catalog_path)
 
-    def store(self) -> Store:
-        return open_store(self.state)
+    def store(self, *, create: bool = True) -> Store:
+        """The state store; ``create=False`` for commands that only read."""
+        return open_store(self.state, create=create)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)

@@ -26,7 +26,8 @@ def default_url() -> str:
     return str(DEFAULT_PATH)
 
 
-def open_store(url: str | None) -> Store:
+def open_store(url: str | None, *, create: bool = True) -> Store:
+    """The store at ``url``; commands that only read pass ``create=False`` (SQLite: no file made)."""
     target = url or default_url()
     if target.startswith(("postgresql://", "postgres://")):
         try:
@@ -46,4 +47,4 @@ def open_store(url: str | None) -> Store:
     from zplan.state.sqlite import SqliteStore
 
     path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
-    return SqliteStore(Path(path))
+    return SqliteStore(Path(path), create=create)

@@ -96,7 +96,21 @@ class PostgresStore(SqlStore):
     def _q(self, statement: str) -> str:
         return statement.replace("?", "%s")
 
+    def _current_version(self) -> int:
+        """The store's schema version; 0 when zplan's tables are not there yet."""
+        table = sql.SQL("SELECT COALESCE(MAX(version), 0) FROM {}.zplan_schema").format(
+            sql.Identifier(self.schema)
+        )
+        try:
+            with self.conn.transaction():
+                row = self.conn.execute(table).fetchone()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            return 0
+        return int(row[0]) if row else 0
+
     def _migrate(self) -> None:
+        if self._current_version() >= MIGRATIONS[-1][0]:
+            return  # up to date: a role that may only read and write rows can use the store
         schema = sql.Identifier(self.schema)
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))

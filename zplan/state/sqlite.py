@@ -24,17 +24,27 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class SqliteStore(SqlStore):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open (or, with ``create``, make) the store at ``path``.
+
+        Commands that only read do not create a store: a missing file reads as
+        an empty store (held in memory, never written to disk).
+        """
         self.path = path
         self.url = f"sqlite:///{path}"
         try:
+            if not create and not path.exists():
+                self.conn = sqlite3.connect(":memory:", isolation_level=None)
+                self._migrate()
+                return
             self._create_private(path)
             self.conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
+            # FULL: a commit is on disk when it returns, power loss included (it moves money).
+            self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -61,16 +71,20 @@ class SqliteStore(SqlStore):
             self.conn.close()
 
     def _migrate(self) -> None:
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS zplan_schema (version INTEGER PRIMARY KEY, "
-            "applied_at TEXT NOT NULL)"
-        )
-        current = self.conn.execute(
-            "SELECT COALESCE(MAX(version), 0) FROM zplan_schema"
-        ).fetchone()[0]
-        if current >= MIGRATIONS[-1][0]:
-            return
+        known = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'zplan_schema'"
+        ).fetchone()
+        if known:
+            current = self.conn.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM zplan_schema"
+            ).fetchone()[0]
+            if current >= MIGRATIONS[-1][0]:
+                return  # up to date: opening the store writes nothing
         with self._write_tx() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS zplan_schema (version INTEGER PRIMARY KEY, "
+                "applied_at TEXT NOT NULL)"
+            )
             current = cur.execute("SELECT COALESCE(MAX(version), 0) FROM zplan_schema").fetchone()[
                 0
             ]
@@ -117,49 +131,58 @@ class SqliteStore(SqlStore):
 
     @contextlib.contextmanager
     def locked(self, subdomains: Sequence[str], info: LockInfo, timeout: float) -> Iterator[None]:
-        taken: list[str] = []
+        """Every account's lock, taken all at once in one transaction (all or none, so no
+        deadlock between applies that share accounts), retried until ``timeout``."""
+        wanted = sorted(set(subdomains))
+        taken = False
         try:
-            for subdomain in sorted(set(subdomains)):
-                self._take(subdomain, info, timeout)
-                taken.append(subdomain)
+            if wanted:
+                self._take(wanted, info, timeout)
+                taken = True
             yield
         finally:
-            for subdomain in reversed(taken):
+            if taken:
                 with contextlib.suppress(sqlite3.Error, StateError), self._write_tx() as cur:
-                    cur.execute(
-                        "DELETE FROM locks WHERE subdomain = ? AND lock_id = ?",
-                        (subdomain, info.id),
-                    )
+                    cur.execute("DELETE FROM locks WHERE lock_id = ?", (info.id,))
 
-    def _take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
+    def _take(self, subdomains: list[str], info: LockInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
             with self._write_tx() as cur:
-                row = cur.execute(
-                    "SELECT lock_id, who, operation, host, pid, created_at FROM locks "
-                    "WHERE subdomain = ?",
-                    (subdomain,),
-                ).fetchone()
-                if row is None:
-                    cur.execute(
+                held = None
+                for chunk in range(0, len(subdomains), 500):
+                    part = subdomains[chunk : chunk + 500]
+                    marks = ", ".join("?" for _ in part)
+                    held = cur.execute(
+                        "SELECT lock_id, who, operation, host, pid, created_at, subdomain "  # noqa: S608
+                        f"FROM locks WHERE subdomain IN ({marks}) ORDER BY subdomain LIMIT 1",
+                        part,
+                    ).fetchone()
+                    if held is not None:
+                        break
+                if held is None:
+                    cur.executemany(
                         "INSERT INTO locks (subdomain, lock_id, who, operation, host, pid, "
                         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            subdomain,
-                            info.id,
-                            info.who,
-                            info.operation,
-                            info.host,
-                            info.pid,
-                            info.created_at,
-                        ),
+                        [
+                            (
+                                s,
+                                info.id,
+                                info.who,
+                                info.operation,
+                                info.host,
+                                info.pid,
+                                info.created_at,
+                            )
+                            for s in subdomains
+                        ],
                     )
                     return
             if time.monotonic() >= deadline:
-                holder = holder_details(row)
+                holder = holder_details(held[:6])
                 if holder["host"] == socket.gethostname() and not _alive(int(holder["pid"])):
                     holder["pid"] += " (no longer running)"
-                raise LockHeld(subdomain, holder)
+                raise LockHeld(held[6], holder)
             time.sleep(0.05)
 
     def force_unlock(self, subdomain: str, lock_id: str) -> None:
@@ -174,7 +197,8 @@ class SqliteStore(SqlStore):
                     f"the lock on {subdomain} has id {row[0]}, not {lock_id}",
                     hint="copy the lock id from the 'locked' message",
                 )
-            cur.execute("DELETE FROM locks WHERE subdomain = ?", (subdomain,))
+            # One apply's lock covers all the accounts it took: release them together.
+            cur.execute("DELETE FROM locks WHERE lock_id = ?", (lock_id,))
 
 
 def _alive(pid: int) -> bool:
