@@ -278,22 +278,22 @@ def plan_command(
 
     config = settings(ctx)
     with config.store(create=out is not None) as store, StderrProgress() as progress:
-        plan, document = workflow.make_plan(
-            paths, config, store, save=out is not None, progress=progress
-        )
-    saved = out is not None and plan.applyable
-    if out is not None and plan.applyable:
+        document = workflow.make_plan(paths, config, store, save=out is not None, progress=progress)
+    applyable = bool(document["applyable"])
+    saved = out is not None and applyable
+    if out is not None and applyable:
         from zplan.planfile import dumps
 
         _write_private(Path(out), dumps(document))
     click.echo(_render_plan(document, fmt, config.color), nl=False)
     if saved and fmt == "text":
         click.echo(f"Saved the plan to {out}. To apply exactly this plan: zplan apply {out}")
-    if not plan.applyable:
+    if not applyable:
         if out is not None:
             click.echo(f"Error: the plan has errors, so it was not saved to {out}.", err=True)
         return ExitCode.ERROR
-    return ExitCode.CHANGES if detailed_exitcode and plan.has_changes else ExitCode.OK
+    changes = any(account["changes"] for account in document["accounts"])
+    return ExitCode.CHANGES if detailed_exitcode and changes else ExitCode.OK
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -55,11 +55,13 @@ class Workspace:
 
     @property
     def notes(self) -> list[str]:
-        if not self.skipped:
-            return []
-        if self.skipped == 1:
-            return ["skipped 1 file that is not a zplan file"]
-        return [f"skipped {self.skipped} files that are not zplan files"]
+        return [skip_note(self.skipped)] if self.skipped else []
+
+
+def skip_note(count: int) -> str:
+    if count == 1:
+        return "skipped 1 file that is not a zplan file"
+    return f"skipped {count} files that are not zplan files"
 
 
 def expand(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool]]:

@@ -9,6 +9,7 @@ who approved it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -213,23 +214,53 @@ def account_json(plan: AccountPlan) -> dict[str, Any]:
 
 def plan_json(plan: Plan) -> dict[str, Any]:
     """The plan document (cli.md), unsigned."""
+    return plan_document(
+        priced_on=plan.priced_on,
+        created_at=plan.created_at,
+        catalog_id=plan.catalog_id,
+        catalog_sha256=plan.catalog_sha256,
+        accounts=[account_json(a) for a in plan.accounts],
+        diagnostics=[d.to_json() for d in plan.diagnostics],
+        notes=list(plan.notes),
+        unmanaged=list(plan.unmanaged),
+        applyable=plan.applyable,
+        estimates_used=any(a.estimates_used for a in plan.accounts),
+    )
+
+
+def plan_document(
+    *,
+    priced_on: dt.date,
+    created_at: str,
+    catalog_id: str,
+    catalog_sha256: str,
+    accounts: list[dict[str, Any]],
+    diagnostics: list[dict[str, Any]],
+    notes: list[str],
+    unmanaged: list[str],
+    applyable: bool,
+    estimates_used: bool,
+) -> dict[str, Any]:
+    """The plan document from its parts (already in their JSON form)."""
     return {
         "format_version": FORMAT_VERSION,
         "zplan_version": __version__,
-        "created_at": plan.created_at,
-        "priced_on": plan.priced_on.isoformat(),
-        "catalog": {
-            "id": plan.catalog_id,
-            "sha256": plan.catalog_sha256,
-            "estimates_used": any(a.estimates_used for a in plan.accounts),
-        },
-        "applyable": plan.applyable,
-        "accounts": [account_json(a) for a in plan.accounts],
-        "diagnostics": [d.to_json() for d in plan.diagnostics],
-        "notes": list(plan.notes),
-        "unmanaged": list(plan.unmanaged),
+        "created_at": created_at,
+        "priced_on": priced_on.isoformat(),
+        "catalog": {"id": catalog_id, "sha256": catalog_sha256, "estimates_used": estimates_used},
+        "applyable": applyable,
+        "accounts": accounts,
+        "diagnostics": diagnostics,
+        "notes": notes,
+        "unmanaged": unmanaged,
     }
 
 
+PRETTY_UP_TO = 100  # accounts; above that, one line (the pretty printer is pure Python, ~1 ms each)
+
+
 def dumps(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """The document as JSON text: indented for a reader, on one line for large plans."""
+    if len(document.get("accounts") or ()) <= PRETTY_UP_TO:
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document, ensure_ascii=False) + "\n"

@@ -17,9 +17,8 @@ from zplan.diagnostics import Diagnostic
 from zplan.document import Document
 from zplan.errors import UsageError, ZplanError
 from zplan.files import Workspace, read
-from zplan.model import Account, AccountType, Desired, Plan
-from zplan.planfile import plan_json, sign
-from zplan.planner import Context, build_plan
+from zplan.model import Account, AccountType, Desired
+from zplan.planfile import sign
 from zplan.state import open_store
 from zplan.state.base import Store, VersionWrite
 
@@ -74,27 +73,25 @@ def make_plan(
     *,
     save: bool = False,
     progress: Progress | None = None,
-) -> tuple[Plan, dict[str, Any]]:
-    """Plan every account under ``paths`` against the store; signed when ``save``."""
-    catalog = settings.catalog()
-    workspace = read(paths, catalog, settings.clock.today(), progress)
-    ctx = Context(catalog, settings.clock.today(), settings.actor)
-    plan = build_plan(
-        ctx,
-        entries_of(workspace),
-        store.account,
+) -> dict[str, Any]:
+    """The plan document for every account under ``paths``; signed when ``save`` (if applyable)."""
+    from zplan.bulk import plan_files
+
+    document = plan_files(
+        paths,
+        settings.catalog(),
+        settings.clock.today(),
+        settings.actor,
+        store,
+        settings.state,
         settings.clock.timestamp(),
-        file_problems(workspace),
-        workspace.notes,
-        unmanaged(store, workspace, paths),
         progress,
     )
-    document = plan_json(plan)
-    if save and plan.applyable:  # a plan with errors is shown, never saved
+    if save and document["applyable"]:  # a plan with errors is shown, never saved
         secret = store.signing_secret(create=True)
         assert secret is not None
         document = sign(document, secret)
-    return plan, document
+    return document
 
 
 def file_problems(workspace: Workspace) -> list[Diagnostic]:
