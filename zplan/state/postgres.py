@@ -147,6 +147,16 @@ class PostgresStore(SqlStore):
                 "nothing was written",
                 hint="run zplan plan again",
             ) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StateError(
+                f"the state store {self.url} refused: {_first_line(exc)}; nothing was written",
+                hint="this role may not do that; see 'Privileges zplan needs' in docs/state.md",
+            ) from None
+        except psycopg.Error as exc:
+            raise StateError(
+                f"the state store {self.url} failed: {_first_line(exc)}; nothing was written",
+                hint="run the command again",
+            ) from None
 
     @contextlib.contextmanager
     def _read_tx(self) -> Iterator[Any]:
@@ -157,6 +167,16 @@ class PostgresStore(SqlStore):
         except psycopg.OperationalError as exc:
             raise StateError(
                 f"the state store {self.url} failed: {_first_line(exc)}",
+                hint="run the command again",
+            ) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StateError(
+                f"the state store {self.url} refused: {_first_line(exc)}; nothing was written",
+                hint="this role may not do that; see 'Privileges zplan needs' in docs/state.md",
+            ) from None
+        except psycopg.Error as exc:
+            raise StateError(
+                f"the state store {self.url} failed: {_first_line(exc)}; nothing was written",
                 hint="run the command again",
             ) from None
 
@@ -197,6 +217,16 @@ class PostgresStore(SqlStore):
             raise StateError(
                 f"the state store {self.url} failed while {doing}: "
                 f"{_first_line(exc)}; nothing was written",
+                hint="run the command again",
+            ) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StateError(
+                f"the state store {self.url} refused: {_first_line(exc)}; nothing was written",
+                hint="this role may not do that; see 'Privileges zplan needs' in docs/state.md",
+            ) from None
+        except psycopg.Error as exc:
+            raise StateError(
+                f"the state store {self.url} failed: {_first_line(exc)}; nothing was written",
                 hint="run the command again",
             ) from None
 
