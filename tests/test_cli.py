@@ -172,3 +172,15 @@ def test_ctrl_c_at_the_prompt_exits_130_and_applies_nothing(state: str) -> None:
 def test_main_module_is_the_console_script() -> None:
     assert (ROOT / "zplan" / "__main__.py").read_text().strip().endswith("main()")
     assert cli.main.__module__ == "zplan.cli"
+
+
+def test_progress_bar_on_a_terminal_for_more_than_one_file(state: str) -> None:
+    argv = [sys.executable, "-m", "zplan", "--state", state, "--at", TODAY, "--no-color"]
+    _, many = _run_in_pty([*argv, "plan", str(EXAMPLES / "accounts-20")])
+    assert "Planning" in many and "100%" in many
+    _, one = _run_in_pty([*argv, "plan", str(EXAMPLES / "accounts" / "acme.yaml")])
+    assert "Planning" not in one and "Reading" not in one
+    piped = subprocess.run(
+        [*argv, "plan", str(EXAMPLES / "accounts-20")], capture_output=True, text=True, check=False
+    )
+    assert "Planning" not in piped.stderr
