@@ -429,7 +429,10 @@ def _change(
         full_cycle=False,
     )
     before_rec = recurring(catalog, next_, currency, sub.term_end, sub.promotion)
-    after_rec = recurring(catalog, target, currency, sub.term_end, priced.promotion)
+    if target == next_ and priced.promotion == sub.promotion:
+        after_rec = before_rec  # nothing that renews changes: the same renewal invoice
+    else:
+        after_rec = recurring(catalog, target, currency, sub.term_end, priced.promotion)
     new_sub = Subscription(
         sub.anchor,
         sub.term_start,

@@ -216,7 +216,14 @@ def price_invoice(
 
 
 def full_cycle_lines(
-    catalog: Catalog, config: Config, currency: str, kind: str, start: dt.date, end: dt.date
+    catalog: Catalog,
+    config: Config,
+    currency: str,
+    kind: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    describe: bool = True,
 ) -> list[InvoiceLine]:
     """Lines of a whole-term invoice (first purchase, renewal): full cycle amounts."""
     result = []
@@ -225,6 +232,8 @@ def full_cycle_lines(
         description = (
             f"{describe_line(catalog, billable)}, {config.cycle.value} "
             f"{start.isoformat()} to {end.isoformat()}"
+            if describe
+            else ""
         )
         result.append(InvoiceLine(billable.key, description, kind, amount, billable.product))
     return result
@@ -237,7 +246,8 @@ def recurring(
     if config.cancelled or not config.products:
         return Recurring(config.cycle, ZERO, ZERO)
     end = term_end(day, config.cycle, day)
-    lines = full_cycle_lines(catalog, config, currency, "renewal", day, end)
+    # Only the totals are used: no descriptions (this runs twice for every account planned).
+    lines = full_cycle_lines(catalog, config, currency, "renewal", day, end, describe=False)
     promotion = end_promotion_if_due(promotion, day, config.cycle)
     priced = price_invoice(
         day=day,
