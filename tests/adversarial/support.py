@@ -1,0 +1,110 @@
+"""Helpers shared by the adversarial tests: clean-exit checks, timing, memory, example files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from zplan.document import load_text
+
+from tests.conftest import EXAMPLES, Result, invoke
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_FILES = sorted((EXAMPLES / "accounts").glob("*.yaml"))
+DEFAULT_CATALOG = ROOT / "zplan" / "catalogs" / "zendesk-list-2026-11.yaml"
+NEGOTIATED_CATALOG = EXAMPLES / "catalogs" / "acme-negotiated.yaml"
+
+TIME_LIMIT = 2.0  # seconds, per command, for any input (the issue's bound)
+MEMORY_LIMIT_MB = 200.0
+CRASH_MARKERS = ("Traceback", "unexpected error")
+
+
+def example_data(path: Path) -> dict:
+    """An example file as zplan's own loader reads it (dates stay strings)."""
+    document = load_text(path.read_text(encoding="utf-8"), path.name)
+    assert document.ok, document.diagnostics
+    assert isinstance(document.data, dict)
+    return document.data
+
+
+def assert_clean(result: Result, argv: Sequence[str], codes: Sequence[int] = (0, 1)) -> None:
+    """An exit code from ``codes``, and neither a traceback nor the crash message."""
+    shown = " ".join(a if len(a) < 80 else a[:80] + "…" for a in argv)
+    assert result.code in codes, f"zplan {shown}: exit {result.code}\n{result.output[-3000:]}"
+    for marker in CRASH_MARKERS:
+        assert marker not in result.output, f"zplan {shown}: {marker}\n{result.output[-3000:]}"
+
+
+def checked(
+    argv: Sequence[str],
+    codes: Sequence[int] = (0, 1),
+    limit: float = TIME_LIMIT,
+    env: dict[str, str] | None = None,
+) -> Result:
+    """Run zplan in this process through ``zplan.cli.run``; it must end cleanly within ``limit``."""
+    started = time.perf_counter()
+    result = invoke(list(argv), env=env)
+    elapsed = time.perf_counter() - started
+    assert_clean(result, argv, codes)
+    assert elapsed < limit, f"zplan {' '.join(argv)[:200]} took {elapsed:.2f} s"
+    return result
+
+
+def crash_logs(directory: Path) -> list[Path]:
+    """The crash logs zplan wrote into ``directory`` (the ``crash_dir`` fixture's)."""
+    return sorted(directory.glob("zplan-crash-*.log"))
+
+
+@dataclass(frozen=True)
+class Measured:
+    code: int
+    out: str
+    err: str
+    seconds: float
+    max_rss_mb: float
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+def measured(
+    argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 30.0
+) -> Measured:
+    """Run ``python -m zplan ARGV`` and report its wall time and peak memory (os.wait4)."""
+    out_path, err_path = cwd / ".measured.out", cwd / ".measured.err"
+    full_env = {**os.environ, "ZPLAN_TEST_GUARD": "1", **(env or {})}
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zplan", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            cwd=cwd,
+            env=full_env,
+        )
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.005)
+        seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
+    return Measured(
+        process.returncode,
+        out_path.read_text(encoding="utf-8", errors="replace"),
+        err_path.read_text(encoding="utf-8", errors="replace"),
+        seconds,
+        usage.ru_maxrss / 1024,  # KiB on Linux
+    )
