@@ -96,13 +96,30 @@ def settings(ctx: click.Context, *, stream: Any = None) -> Settings:
 
     def value(name: str) -> str | None:
         given = meta.get(f"zplan.{name}")
-        return given if given is not None else (os.environ.get(_GLOBALS[name][1]) or None)
+        found = given if given is not None else (os.environ.get(_GLOBALS[name][1]) or None)
+        if found is not None and ("\0" in found or len(found) > 4096):
+            flag, env = _GLOBALS[name][:2]
+            raise UsageError(f"{flag} / {env}: not a usable value (a NUL byte, or too long)")
+        return found
 
     tty = (stream or sys.stdout).isatty()
     color = tty and not meta.get("zplan.no_color") and "NO_COLOR" not in os.environ
-    return Settings(
-        value("state"), value("catalog"), Clock.from_setting(value("at")), value("actor"), color
-    )
+    actor = value("actor")
+    if actor is not None:
+        actor = actor.strip()
+        check_actor(actor)
+    return Settings(value("state"), value("catalog"), Clock.from_setting(value("at")), actor, color)
+
+
+def check_actor(actor: str) -> None:
+    """An actor is an e-mail address (what the store's owner and billing admins are)."""
+    from zplan.rules import looks_like_email
+
+    if not looks_like_email(actor):
+        raise UsageError(
+            "--actor / ZPLAN_ACTOR / git user.email: not an e-mail address",
+            hint="the actor is compared with the owner and billing admins on record, by e-mail",
+        )
 
 
 class Group(click.Group):
@@ -324,6 +341,7 @@ def _actor(config: Settings) -> str:
             "apply needs to know who is acting",
             hint="pass --actor EMAIL, set ZPLAN_ACTOR, or git config user.email",
         )
+    check_actor(email)
     return email
 
 

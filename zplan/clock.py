@@ -21,6 +21,16 @@ def parse_date(text: str, *, what: str = "--at / ZPLAN_NOW") -> dt.date:
 
 def _parse(text: str, what: str) -> tuple[dt.date, dt.datetime | None]:
     value = text.strip()
+    result = _parse_iso(value, text, what)
+    if not 1970 <= result[0].year <= 2999:
+        raise UsageError(
+            f"{what}: {text!r} is outside the years zplan plans (1970 to 2999)",
+            hint="write an ISO date such as 2026-11-27",
+        )
+    return result
+
+
+def _parse_iso(value: str, text: str, what: str) -> tuple[dt.date, dt.datetime | None]:
     try:
         if len(value) > 10:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))

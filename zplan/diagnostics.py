@@ -48,6 +48,14 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so that it cannot rewrite a terminal line."""
+    return text.translate(_CONTROL)
+
+
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Sorted by file and position, duplicates removed, order otherwise kept."""
     seen: set[Diagnostic] = set()

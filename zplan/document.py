@@ -30,6 +30,7 @@ from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
 MAX_DEPTH = 64
+MAX_DIGITS = 30  # no count or price needs more; Python refuses int() past 4,300 digits
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -333,6 +334,7 @@ class _Frame:
     start_count: int
     key: str | None = None
     key_at: tuple[int, int] = (0, 0)
+    key_merges: bool = False  # the key is a plain << (a quoted "<<" is an ordinary key)
     merges: list[tuple[dict[str, Any], Pos]] = field(default_factory=list)
     height: int = 1  # levels of nesting from here down, aliases expanded
 
@@ -552,6 +554,7 @@ class _Builder:
                 "YAML keeps only the last one silently; zplan refuses both: remove one",
             )
         frame.key_at = (line, column)
+        frame.key_merges = key == "<<" and _plain(event)
         if event.anchor:
             self.anchors[event.anchor] = _Anchor(key, Pos(line, column), 1, 0)
 
@@ -566,7 +569,7 @@ class _Builder:
         if text[:1].isalpha() and text not in _SPECIAL_WORDS:
             return text
         if text.isascii() and text.isdigit() and (text[0] != "0" or text == "0"):
-            return int(text)
+            return self.integer(text, line, column)
         if text in _NULLS:
             return None
         if text in _TRUES:
@@ -585,7 +588,7 @@ class _Builder:
             )
             return text
         if _INT.fullmatch(text):
-            return int(text)
+            return self.integer(text, line, column)
         for pattern, what in _SURPRISES:
             if pattern.fullmatch(text):
                 self.problem(
@@ -601,6 +604,19 @@ class _Builder:
             return _float(text)
         return text
 
+    def integer(self, text: str, line: int, column: int) -> Any:
+        """A whole number; one too long to be a count is refused (and never given to int())."""
+        digits = len(text.lstrip("+-"))
+        if digits > MAX_DIGITS:
+            self.problem(
+                line,
+                column,
+                "number-too-large",
+                f"a number of {digits:,} digits; zplan reads numbers of at most {MAX_DIGITS}",
+            )
+            return text
+        return int(text)
+
     def explicit(self, tag: str, text: str, line: int, column: int) -> Any:
         kind = tag.rsplit(":", 1)[-1]
         if kind == "null" and text in _NULLS:
@@ -608,7 +624,7 @@ class _Builder:
         if kind == "bool" and text in _TRUES | _FALSES:
             return text in _TRUES
         if kind == "int" and _INT.fullmatch(text):
-            return int(text)
+            return self.integer(text, line, column)
         if kind == "float" and _FLOAT.fullmatch(text):
             return _float(text)
         self.problem(
@@ -682,9 +698,10 @@ class _Builder:
         key = parent.key
         assert key is not None and parent.pos.entries is not None
         parent.key = None
-        if key == "<<" and "<<" not in parent.value:
+        if parent.key_merges and "<<" not in parent.value:
+            parent.key_merges = False
             sources = value if isinstance(value, list) else [value]
-            source_pos = pos.items if isinstance(value, list) and pos.items else [pos]
+            source_pos = (pos.items or []) if isinstance(value, list) else [pos]
             if all(isinstance(item, dict) for item in sources):
                 parent.merges.extend(zip(sources, source_pos, strict=True))
                 return

@@ -21,7 +21,7 @@ from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
 from zplan.document import Document, FileKind, load_file
 from zplan.errors import UsageError
 from zplan.model import Desired
-from zplan.rules import check_subscription
+from zplan.rules import check_subscription, control_characters
 
 
 @dataclass(slots=True)
@@ -134,6 +134,7 @@ def check_file(
     if kind is FileKind.CATALOG:
         return Checked(document, kind, check_catalog(document))
     diagnostics = list(document.diagnostics)
+    diagnostics.extend(control_characters(document))
     located = schema.check_located(document, schema.SUBSCRIPTION)
     diagnostics.extend(d for _, d in located)
     desired = None

@@ -53,7 +53,7 @@ def verify(document: Mapping[str, Any], secret: bytes) -> None:
             "the plan file has no signature: only plans saved by zplan plan --out can be applied"
         )
     expected = "hmac-sha256:" + hmac.new(secret, canonical(document), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(signature, expected):
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
         raise PlanFileError(
             "the plan file's signature does not match: it was edited after it was saved, or it "
             "was saved against another state store",
@@ -64,7 +64,11 @@ def verify(document: Mapping[str, Any], secret: bytes) -> None:
 
 
 def read_plan_file(path: Path) -> dict[str, Any] | None:
-    """The saved plan at ``path``, or None when the file is not a plan (no top-level plan_id)."""
+    """The saved plan at ``path``, or None when the file is not a plan (no top-level plan_id).
+
+    A file that claims to be a plan (a JSON object with ``plan_id``) must have the
+    plan document's shape (``schemas/plan.schema.json``), or it is refused whole.
+    """
     try:
         raw = path.read_bytes()
     except OSError:
@@ -73,11 +77,21 @@ def read_plan_file(path: Path) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise PlanFileError(f"{path}: the plan file is nested too deeply to be a plan") from None
     except (ValueError, UnicodeDecodeError):
         return None
-    if isinstance(data, dict) and "plan_id" in data:
-        return data
-    return None
+    if not (isinstance(data, dict) and "plan_id" in data):
+        return None
+    from zplan import schema
+
+    problems = [] if schema.is_valid(schema.PLAN, data) else schema.validate_data(schema.PLAN, data)
+    if problems:
+        raise PlanFileError(
+            f"{path} is not a plan zplan wrote: {problems[0]}",
+            hint="make the plan again with zplan plan --out",
+        )
+    return data
 
 
 # Plan -> document ------------------------------------------------------------

@@ -85,6 +85,10 @@ def plan_account(
 
     renewals: list[Any] = []
     account = stored
+    unplannable = record_problems(ctx.catalog, stored, ctx.today)
+    if unplannable:
+        error(("products",), unplannable[0], unplannable[1], unplannable[2])
+        return _unplanned(ctx, stored, desired, problems)
     if stored is not None:
         account, renewals = roll_over(ctx.catalog, stored, ctx.today)
         if stored.owner.lower() != desired.owner.lower():
@@ -153,6 +157,81 @@ def plan_account(
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def record_problems(
+    catalog: Catalog, stored: Account | None, today: dt.date
+) -> tuple[str, str, str] | None:
+    """Why the stored subscription cannot be priced at all: (code, message, hint), or None.
+
+    The record may hold what the active catalog does not sell (it was bought with
+    another price book), or the date may lie before its current term: zplan
+    prices from the record forward, never into its past.
+    """
+    sub = stored.subscription if stored is not None else None
+    if stored is None or sub is None:
+        return None
+    for config in (sub.now, sub.next):
+        for line in config.products:
+            product = catalog.products.get(line.product)
+            if product is None or line.edition not in product.editions:
+                name = f"{line.product} {line.edition}"
+                return (
+                    "catalog-mismatch",
+                    f"the subscription of {stored.subdomain} on record has {name}, which the "
+                    f"catalog {catalog.id} does not sell",
+                    "plan with the catalog it was bought with (--catalog)",
+                )
+            for addon_id, _ in line.addons:
+                if addon_id not in catalog.addons:
+                    return (
+                        "catalog-mismatch",
+                        f"the subscription of {stored.subdomain} on record has the add-on "
+                        f"{addon_id}, which the catalog {catalog.id} does not sell",
+                        "plan with the catalog it was bought with (--catalog)",
+                    )
+    if stored.currency not in catalog.currencies:
+        return (
+            "catalog-mismatch",
+            f"{stored.subdomain} is billed in {stored.currency}, which the catalog "
+            f"{catalog.id} does not price",
+            "plan with the catalog it was bought with",
+        )
+    if today < sub.term_start:
+        return (
+            "date-before-term",
+            f"{today.isoformat()} is before the current term of {stored.subdomain} (from "
+            f"{sub.term_start.isoformat()}): zplan prices from the record forward",
+            "plan at today's date, or a later one",
+        )
+    return None
+
+
+def _unplanned(
+    ctx: Context, stored: Account | None, desired: Desired, problems: list[Diagnostic]
+) -> AccountPlan:
+    """A plan that only reports why there can be none."""
+    assert stored is not None
+    cycle = stored.subscription.next.cycle if stored.subscription else desired.config.cycle
+    zero = Recurring(cycle, ZERO, ZERO)
+    return AccountPlan(
+        subdomain=desired.subdomain,
+        path=desired.path,
+        config_sha256=desired.sha256,
+        prior=stored,
+        desired=desired,
+        changes=(),
+        renewals=(),
+        invoice=None,
+        recurring_before=zero,
+        recurring_after=zero,
+        currency=stored.currency,
+        result=None,
+        diagnostics=tuple(problems),
+        current=stored,
+    )
+
+
 Result = tuple[
     list[Change], Invoice | None, Account | None, Recurring, Recurring, tuple[int, int] | None
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,57 @@ from zplan.model import (
 )
 
 DEFAULT_CURRENCY = "USD"
+
+
+# The schema's e-mail pattern, anchored for Python (\Z: no final newline either).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+
+
+def looks_like_email(text: str) -> bool:
+    return len(text) <= 254 and _EMAIL.match(text) is not None
+
+
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def control_characters(document: Document) -> list[Diagnostic]:
+    """Keys and values with control or invisible characters (a newline, a bidi override).
+
+    No key or value of a subscription file is free text: such a character can
+    only hide what a reviewer reads (``acme\n`` would print as ``acme``), and
+    Python's ``$`` in the schema's patterns would let a final newline through.
+    """
+    found: list[Diagnostic] = []
+
+    def walk(value: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _INVISIBLE.search(key):
+                    found.append(_invisible(document, (*path, key), key, key=True))
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+        elif isinstance(value, str) and _INVISIBLE.search(value):
+            found.append(_invisible(document, path, value, key=False))
+
+    walk(document.data, ())
+    return found
+
+
+def _invisible(document: Document, path: tuple[str | int, ...], text: str, *, key: bool
+               ) -> Diagnostic:  # fmt: skip
+    char = _INVISIBLE.search(text)
+    assert char is not None
+    shown = text.encode("unicode_escape").decode("ascii")
+    return document.error(
+        path,
+        "control-character",
+        f"{'the key' if key else 'the value'} '{shown[:60]}' holds the invisible character "
+        f"U+{ord(char.group()):04X}",
+        "remove it: no key or value of a subscription file needs one",
+        key=key,
+    )
 
 
 def payment_ref_hash(subdomain: str, ref: str) -> PaymentRef:

@@ -154,12 +154,17 @@ def _replace_type(account: Account, new_type: AccountType) -> Account:
 
 def rolled(store: Store, subdomain: str, settings: Settings) -> Account:
     """The account as it stands at the plan date (renewals shown, not written)."""
+    from zplan.planner import record_problems
     from zplan.pricing import roll_over
 
     account = store.account(subdomain)
     if account is None:
         raise ZplanError(f"there is no account {subdomain} in the state store {store.url}")
-    return roll_over(settings.catalog(), account, settings.clock.today())[0]
+    catalog = settings.catalog()
+    problem = record_problems(catalog, account, settings.clock.today())
+    if problem is not None:
+        raise ZplanError(problem[1], hint=problem[2])
+    return roll_over(catalog, account, settings.clock.today())[0]
 
 
 def today(settings: Settings) -> dt.date:

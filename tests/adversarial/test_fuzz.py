@@ -1060,11 +1060,7 @@ def _fast_schema_agrees(raw: bytes) -> None:
 # regression test that keeps it). An input that hits one is set aside (hypothesis
 # ``reject``), so that the fuzzer keeps looking for new ones; the regression test,
 # marked xfail(strict=True), fails as soon as the fix lands, and then this entry goes.
-KNOWN_LOADER_CRASHES = (
-    ("attach", "zip() argument 2 is longer", "test_regression_merge_of_an_empty_list"),
-    ("resolve", "Exceeds the limit (4300 digits)", "test_regression_integer_over_4300_digits"),
-    ("explicit", "Exceeds the limit (4300 digits)", "test_regression_integer_over_4300_digits"),
-)
+KNOWN_LOADER_CRASHES: tuple[tuple[str, str, str], ...] = ()  # none open
 
 
 def _unless_known_crash(raw: bytes) -> bytes:
@@ -1285,11 +1281,6 @@ def test_edited_plan_files_are_refused(
     exercise_plan_file(data.draw(edited_plans(saved_plan)), signer, "text", show=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="zplan show renders a plan file without checking its shape: an edited field of the "
-    "wrong type crashes the renderer (test_regression_show_of_an_edited_plan_file)",
-)
 @settings(DEFAULT, phases=[Phase.generate], max_examples=200)
 @given(data=st.data())
 def test_show_of_edited_plan_files(
@@ -1470,11 +1461,6 @@ def _validate_text(text: str) -> Any:
     return json.loads(result.out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="document.py resolve()/explicit() call int() on the digits: Python refuses more than "
-    "4,300 digits with ValueError, which escapes as an unexpected error",
-)
 @pytest.mark.parametrize("number", ["1" * 4301, "-" + "1" * 5000, "!!int " + "9" * 4400])
 def test_regression_integer_over_4300_digits(number: str) -> None:
     """``agents: 111…1`` (4,301 digits or more): an error at the value, not a crash."""
@@ -1483,11 +1469,6 @@ def test_regression_integer_over_4300_digits(number: str) -> None:
     assert any(d["path"] == "products.suite.agents" for d in report["diagnostics"]), report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="document.py _Builder.attach(): '<<' with an empty list zips [] with [pos] "
-    "(strict=True) and raises ValueError",
-)
 @pytest.mark.parametrize(
     "merge",
     ["  <<: []\n", "  <<: *nothing\n"],
@@ -1502,11 +1483,6 @@ def test_regression_merge_of_an_empty_list(merge: str) -> None:
     assert report["error_count"] >= 1  # the unknown top-level key 'nothing', at least
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="document.py treats a quoted '<<' as a merge key; YAML (and PyYAML, and the editors "
-    "reviewers use) read it as an ordinary key, so zplan reads other data than they do",
-)
 def test_regression_a_quoted_merge_key_is_an_ordinary_key() -> None:
     import yaml
     from zplan.document import load_text
@@ -1517,12 +1493,6 @@ def test_regression_a_quoted_merge_key_is_an_ordinary_key() -> None:
     assert load_text(text, "case.yaml").data == yaml.safe_load(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the schema's patterns end in '$', which Python's re (jsonschema's and fastschema's) "
-    "also matches before a final newline: 'acme\\n' passes as a subdomain, and becomes a "
-    "second account that prints as acme",
-)
 @pytest.mark.parametrize(
     ("old", "new"),
     [
@@ -1542,11 +1512,6 @@ def _catalog_without_copilot() -> str:
     return text[:start] + text[end:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="diff.py / pricing.py / catalog.py look the stored account's add-ons up in the "
-    "active catalog without a check: KeyError, an unexpected error, from plan and state show",
-)
 @pytest.mark.parametrize("command", ["plan", "state-show"])
 def test_regression_stored_addon_the_catalog_does_not_sell(command: str, tmp_path: Path) -> None:
     """An account that has Copilot, planned with a price book that does not sell it."""

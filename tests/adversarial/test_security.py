@@ -405,12 +405,6 @@ def test_the_role_is_checked_again_at_apply(acme: Account) -> None:
     assert acme.snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply checks the actor's role only against the plan's changes: with none, a "
-    "stranger's apply still writes the renewals that fell due, recorded under the stranger's "
-    "name (apply.check_roles / rules.permission_problems return early when there are no changes)",
-)
 @pytest.mark.parametrize("way", ["file", "saved-plan"])
 def test_regression_stranger_apply_writes_renewals(acme: Account, way: str) -> None:
     """pricing.md: anyone else may plan but not apply. A renewal pending is no exception."""
@@ -514,11 +508,11 @@ def test_a_crash_log_holds_no_secret(
 
 
 def test_a_loader_crash_log_holds_no_secret(tmp_path: Path, crash_dir: Path) -> None:
-    """A real crash (test_regression_merge_of_an_empty_list), if it still happens, leaks nothing."""
+    """What once crashed the loader (test_regression_merge_of_an_empty_list) leaks nothing."""
     path = tmp_path / "crash.yaml"
     path.write_text(subscription(payment_ref=SECRET_REF) + "<<: []\n", encoding="utf-8")
     result = invoke(["validate", str(path)])
-    assert result.code == 1
+    assert result.code == 0, result.output  # an empty merge merges nothing
     _assert_no_secret("the output", result.output)
     for log in crash_logs(crash_dir):
         _assert_no_secret(str(log), log.read_text())
@@ -557,11 +551,6 @@ def test_card_numbers_are_refused_and_never_echoed(acme: Account, place: str) ->
     assert acme.snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="zplan admin records --actor in the audit log as given: a card-like value is "
-    "stored and printed by history (files are scanned for card numbers; --actor is not)",
-)
 def test_regression_card_like_actor_in_the_audit_log(acme: Account) -> None:
     result = acme.run("admin", "account", "acme", "--type", "managed", actor=CARD)
     history = acme.run("history", "acme")
@@ -928,11 +917,6 @@ def test_bombs_and_deep_nesting_are_refused_quickly(
 # Regressions: plan files -----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planfile.verify() passes the signature to hmac.compare_digest, which raises "
-    "TypeError for a str with non-ASCII characters: an unexpected error instead of a refusal",
-)
 def test_regression_non_ascii_signature(acme: Account) -> None:
     plan_path = acme.save(subscription(agents=30), actor=OWNER)
     plan = json.loads(plan_path.read_text())
@@ -947,11 +931,6 @@ def test_regression_non_ascii_signature(acme: Account) -> None:
     assert acme.snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planfile.read_plan_file() catches ValueError and UnicodeDecodeError from json.loads, "
-    "not RecursionError: a deeply nested JSON file crashes apply and show",
-)
 @pytest.mark.parametrize("command", ["apply", "show"])
 def test_regression_deeply_nested_plan_file(acme: Account, command: str) -> None:
     path = acme.dir / "deep.json"
@@ -964,11 +943,6 @@ def test_regression_deeply_nested_plan_file(acme: Account, command: str) -> None
     assert result.code == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="zplan show renders any JSON object with a plan_id without checking it against "
-    "plan.schema.json (or its signature): a field of the wrong type crashes the renderer",
-)
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -994,12 +968,6 @@ def test_regression_show_of_an_edited_plan_file(
 # Regressions: hostile values ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the markdown renderer writes values from the file (billing admins' e-mails) into "
-    "the pull-request comment unescaped: '<!--' hides the rest of the comment, and other HTML "
-    "passes through",
-)
 def test_regression_markdown_comment_escapes_values_from_the_file(acme: Account) -> None:
     acme.write(subscription(agents=500, admins=("<!--@evil.example", "<img/src=x>@evil.example")))
     comment = acme.run("plan", str(acme.file), "--format", "markdown").out
@@ -1007,12 +975,6 @@ def test_regression_markdown_comment_escapes_values_from_the_file(acme: Account)
     assert "<img" not in comment
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--state and --catalog paths are not checked for NUL: os.stat / os.open raise "
-    "ValueError (embedded null byte), an unexpected error. Reachable only in process "
-    "(zplan.cli.run): a real argv or environment cannot hold NUL",
-)
 @pytest.mark.parametrize("option", ["--state", "--catalog"])
 def test_regression_nul_in_a_path_option(option: str) -> None:
     if option == "--state":
@@ -1034,12 +996,6 @@ def test_regression_nul_in_a_path_option(option: str) -> None:
     assert result.code == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="diagnostics quote the offending value with its control characters: an escape "
-    "sequence is stripped, but a carriage return is printed raw, so a value can overwrite "
-    "the start of its own error line on a terminal (file, line, 'error:')",
-)
 def test_regression_diagnostics_print_control_characters_raw(tmp_path: Path) -> None:
     path = tmp_path / "cr.yaml"
     forged = '"\\rOK: 1 file checked: valid.\\e[8m@x.y"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from zplan.diagnostics import Diagnostic, Severity
+from zplan.diagnostics import Diagnostic, Severity, printable
 from zplan.render import Style
 
 
@@ -14,11 +14,11 @@ def text(diagnostics: Sequence[Diagnostic], style: Style) -> str:
     for d in diagnostics:
         color = {"error": "red", "warning": "yellow", "note": "cyan"}[d.severity.value]
         line = (
-            f"{d.file}:{d.line}:{d.column}: {style(d.severity.value, color, 'bold')}: "
-            f"{d.path}: {d.message}"
+            f"{printable(d.file)}:{d.line}:{d.column}: {style(d.severity.value, color, 'bold')}: "
+            f"{printable(d.path)}: {printable(d.message)}"
         )
         if d.hint:
-            line += f" ({d.hint})"
+            line += f" ({printable(d.hint)})"
         lines.append(line)
     return "\n".join(lines) + ("\n" if lines else "")
 

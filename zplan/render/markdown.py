@@ -17,7 +17,9 @@ LIMIT = 65_000
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell or a line: no HTML from a file's values, no breaking the table."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def _code(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from zplan.diagnostics import printable
 from zplan.money import fmt
 from zplan.render import Style
 
@@ -194,6 +195,7 @@ def _notes(account: dict[str, Any], style: Style) -> list[str]:
 
 
 def _diagnostic_line(diagnostic: dict[str, Any], style: Style) -> str:
+    diagnostic = {k: printable(v) if isinstance(v, str) else v for k, v in diagnostic.items()}
     color = "red" if diagnostic["severity"] == "error" else "yellow"
     text = (
         f"  {diagnostic['file']}:{diagnostic['line']}:{diagnostic['column']}: "
