@@ -61,7 +61,9 @@ class Run:
 
 
 def zplan_cmd() -> list[str]:
-    return [sys.executable, "-m", "zplan"]
+    """The console script beside this Python (what users run), else ``python -m zplan``."""
+    script = Path(sys.executable).parent / "zplan"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "zplan"]
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:

@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +106,7 @@ def plan_files(
     results: list[dict[str, Any]] = []
     if workers > 1 and len(found) >= PARALLEL_FROM and sys.platform.startswith("linux"):
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         chunks = [found[i : i + CHUNK] for i in range(0, len(found), CHUNK)]
         pool = ProcessPoolExecutor(

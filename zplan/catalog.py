@@ -16,7 +16,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +271,7 @@ def load_catalog(path: str | None) -> Catalog:
 @functools.cache
 def _default_catalog() -> Catalog:
     """The shipped catalog, read once per process (it cannot change while zplan runs)."""
-    raw = resources.files("zplan.catalogs").joinpath(DEFAULT_CATALOG).read_bytes()
+    raw = (Path(__file__).parent / "catalogs" / DEFAULT_CATALOG).read_bytes()
     document = load_bytes(raw, f"(default catalog) {DEFAULT_CATALOG}")
     return _checked(document, DEFAULT_CATALOG, trusted=True)
 

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +19,7 @@ from zplan import __version__
 from zplan.clock import Clock
 from zplan.errors import ExitCode, UsageError, ZplanError
 from zplan.render import Style
-from zplan.workflow import Settings
+from zplan.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -325,6 +322,8 @@ def _write_private(path: Path, text: str) -> None:
 def _actor(config: Settings) -> str:
     if config.actor:
         return config.actor
+    import subprocess
+
     try:
         done = subprocess.run(
             ["git", "config", "user.email"],  # noqa: S607 - git from PATH, as users run it
@@ -768,6 +767,9 @@ def catalog_compare_command(ctx: click.Context, product: str, currency: str | No
 
 
 def _crash_log(exc: BaseException) -> str:
+    import tempfile
+    import traceback
+
     fd, path = tempfile.mkstemp(prefix="zplan-crash-", suffix=".log")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(f"zplan {__version__}, Python {sys.version}\n")

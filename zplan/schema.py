@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from zplan.diagnostics import Diagnostic, did_you_mean
@@ -21,9 +21,15 @@ CATALOG = "catalog.schema.json"
 PLAN = "plan.schema.json"
 
 
+# Installed, the schemas are the package zplan.schemas; in a source checkout (an editable
+# install), the repository's own schemas/ folder beside zplan/.
+_HERE = Path(__file__).parent
+_SCHEMAS = _HERE / "schemas" if (_HERE / "schemas").is_dir() else _HERE.parent / "schemas"
+
+
 @functools.cache
 def load_schema(name: str) -> dict[str, Any]:
-    text = resources.files("zplan.schemas").joinpath(name).read_text(encoding="utf-8")
+    text = (_SCHEMAS / name).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -7,39 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zplan.catalog import Catalog, load_catalog
-from zplan.clock import Clock
 from zplan.diagnostics import Diagnostic
 from zplan.document import Document
 from zplan.errors import UsageError, ZplanError
 from zplan.files import Workspace, read
 from zplan.model import Account, AccountType, Desired
 from zplan.planfile import sign
-from zplan.state import open_store
+from zplan.settings import Settings
 from zplan.state.base import Store, VersionWrite
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Global options, resolved: command line first, then the environment, then defaults."""
-
-    state: str | None
-    catalog_path: str | None
-    clock: Clock
-    actor: str | None
-    color: bool
-
-    def catalog(self) -> Catalog:
-        return load_catalog(self.catalog_path)
-
-    def store(self, *, create: bool = True) -> Store:
-        """The state store; ``create=False`` for commands that only read."""
-        return open_store(self.state, create=create)
-
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

@@ -14,8 +14,6 @@ import contextlib
 import hashlib
 import json
 import os
-import socket
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +50,9 @@ class LockInfo:
 
     @classmethod
     def mine(cls, who: str, operation: str, created_at: str) -> LockInfo:
+        import socket
+        import uuid
+
         return cls(who, operation, str(uuid.uuid4()), socket.gethostname(), os.getpid(), created_at)
 
     def as_dict(self) -> dict[str, str]:

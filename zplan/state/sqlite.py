@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -180,6 +179,8 @@ class SqliteStore(SqlStore):
                     return
             if time.monotonic() >= deadline:
                 holder = holder_details(held[:6])
+                import socket
+
                 if holder["host"] == socket.gethostname() and not _alive(int(holder["pid"])):
                     holder["pid"] += " (no longer running)"
                 raise LockHeld(held[6], holder)
