@@ -8,7 +8,6 @@ months, one rounding per line), not with zplan's pricing functions.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import tempfile
@@ -98,7 +97,7 @@ def purchased(config: Config, day: dt.date, promo: str | None = None) -> Account
     first = plan(day, None, config, promo)
     assume(not first.has_errors)
     assert first.result is not None
-    return dataclasses.replace(first.result, lineage="00000000-0000-4000-8000-000000000000")
+    return first.result._replace(lineage="00000000-0000-4000-8000-000000000000")
 
 
 def with_history(
@@ -152,7 +151,7 @@ def renewal_price(config: Config) -> Decimal:
 
 def with_more_agents(config: Config, index: int, extra: int) -> Config:
     line = config.products[index % len(config.products)]
-    return config.with_product(dataclasses.replace(line, agents=line.agents + extra))
+    return config.with_product(line._replace(agents=line.agents + extra))
 
 
 # Properties ----------------------------------------------------------------------

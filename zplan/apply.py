@@ -11,12 +11,11 @@ subdomain), so a run cut short is finished by running it again.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from zplan.catalog import Catalog
 from zplan.clock import Clock
@@ -30,8 +29,7 @@ from zplan.rules import permission_problems, role_of
 from zplan.state.base import AlreadyApplied, LockInfo, Store, VersionWrite
 
 
-@dataclass(frozen=True, slots=True)
-class Provenance:
+class Provenance(NamedTuple):
     """Where an apply comes from: who, which commit, which CI run."""
 
     actor: str
@@ -115,7 +113,7 @@ def versions_for(
         writes.append(VersionWrite(renewal.account, "renewal", now, invoice, audit))
     if plan.changes:
         assert result is not None and plan.invoice is not None
-        account = dataclasses.replace(result, lineage=lineage)
+        account = result._replace(lineage=lineage)
         invoice = _stored_invoice(invoice_json(plan.invoice, currency), account, plan_id)
         audit = {
             **base,

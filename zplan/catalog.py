@@ -14,10 +14,9 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from zplan import schema
 from zplan.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
@@ -45,8 +44,7 @@ class Unit(enum.Enum):
 PriceTable = Mapping[str, Mapping[Cycle, Decimal]]  # currency -> cycle -> per unit per month
 
 
-@dataclass(frozen=True, slots=True)
-class Edition:
+class Edition(NamedTuple):
     id: str
     name: str
     rank: int
@@ -60,8 +58,7 @@ class Edition:
     raw: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Product:
+class Product(NamedTuple):
     id: str
     name: str
     replaces: tuple[str, ...]
@@ -76,8 +73,7 @@ class Product:
         return min(self.editions.values(), key=lambda e: e.rank)
 
 
-@dataclass(frozen=True, slots=True)
-class Addon:
+class Addon(NamedTuple):
     id: str
     name: str
     unit: Unit
@@ -89,8 +85,7 @@ class Addon:
     raw: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Duration:
+class Duration(NamedTuple):
     """once, forever, or a number of billing cycles."""
 
     kind: str  # "once" | "forever" | "cycles"
@@ -111,8 +106,7 @@ class Duration:
         return {"once": "one invoice", "forever": "every invoice"}[self.kind]
 
 
-@dataclass(frozen=True, slots=True)
-class Promotion:
+class Promotion(NamedTuple):
     code: str
     description: str
     percent_off: Decimal | None
@@ -168,8 +162,7 @@ class Promotion:
         return f"{self.code}: {off}, {self.duration.describe()}"
 
 
-@dataclass(frozen=True, slots=True)
-class Catalog:
+class Catalog(NamedTuple):
     id: str
     as_of: str
     currencies: tuple[str, ...]

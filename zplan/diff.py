@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from zplan.catalog import Catalog, Cycle
@@ -107,11 +107,11 @@ def _edit_product(product_id: str, edit: Callable[[ProductLine], ProductLine]) -
 
 
 def _set_agents(product_id: str, agents: int) -> Op:
-    return _edit_product(product_id, lambda p: replace(p, agents=agents))
+    return _edit_product(product_id, lambda p: p._replace(agents=agents))
 
 
 def _set_edition(product_id: str, edition: str) -> Op:
-    return _edit_product(product_id, lambda p: replace(p, edition=edition))
+    return _edit_product(product_id, lambda p: p._replace(edition=edition))
 
 
 def _set_addon(product_id: str, addon_id: str, quantity: int | None) -> Op:
@@ -156,7 +156,7 @@ def _withdrawals(b: _Builder, now: Config, next_: Config, desired: Config) -> No
             "cancelled",
             "active",
             Effective.NOW,
-            lambda c: replace(c, cancelled=False),
+            lambda c: c._replace(cancelled=False),
         )
     if next_.cycle is not now.cycle and desired.cycle is now.cycle:
         b.add(
@@ -166,7 +166,7 @@ def _withdrawals(b: _Builder, now: Config, next_: Config, desired: Config) -> No
             next_.cycle.value,
             now.cycle.value,
             Effective.NOW,
-            lambda c: replace(c, cycle=now.cycle),
+            lambda c: c._replace(cycle=now.cycle),
         )
     every = sorted(set(now.product_ids) | set(next_.product_ids))
     for product_id in every:
@@ -303,7 +303,7 @@ def _changes(b: _Builder, now: Config, base: Config, desired: Config) -> None:
             b.running.cycle.value,
             desired.cycle.value,
             Effective.RENEWAL,
-            lambda c: replace(c, cycle=desired.cycle),
+            lambda c: c._replace(cycle=desired.cycle),
             today_value=None if now.cycle is b.running.cycle else now.cycle.value,
         )
     if desired.cancelled and not b.running.cancelled:
@@ -314,13 +314,13 @@ def _changes(b: _Builder, now: Config, base: Config, desired: Config) -> None:
             "active",
             "cancelled",
             Effective.RENEWAL,
-            lambda c: replace(c, cancelled=True),
+            lambda c: c._replace(cancelled=True),
         )
 
 
 def _bare(line: ProductLine | None) -> ProductLine:
     assert line is not None
-    return replace(line, addons=())
+    return line._replace(addons=())
 
 
 def _swap(config: Config, out: list[str], into: list[ProductLine]) -> Config:
@@ -340,7 +340,7 @@ def _replace_with_bundle(
     cycle = now.cycle
     # The suite as it would stand today: its add-ons that are sold on today's cycle.
     sold_now = tuple((a, q) for a, q in line.addons if cycle in b.catalog.addons[a].cycles)
-    suite_today = Config(cycle, (replace(line, addons=sold_now),))
+    suite_today = Config(cycle, (line._replace(addons=sold_now),))
     replaced_today = Config(cycle, tuple(p for p in now.products if p.product in replaced))
     suite_price = monthly_list(b.catalog, suite_today, b.currency)
     replaced_price = monthly_list(b.catalog, replaced_today, b.currency)

@@ -21,7 +21,7 @@ import enum
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -339,8 +339,7 @@ class _Frame:
     height: int = 1  # levels of nesting from here down, aliases expanded
 
 
-@dataclass(frozen=True, slots=True)
-class _Anchor:
+class _Anchor(NamedTuple):
     value: Any
     pos: Pos
     size: int  # values it expands to

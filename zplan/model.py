@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from zplan.catalog import Cycle, Promotion
 from zplan.diagnostics import Diagnostic
@@ -72,8 +71,7 @@ class Effective(enum.Enum):
     RENEWAL = "renewal"
 
 
-@dataclass(frozen=True, slots=True)
-class ProductLine:
+class ProductLine(NamedTuple):
     """One product of a subscription: edition, paid agent seats, add-ons (id -> seats)."""
 
     product: str
@@ -93,7 +91,7 @@ class ProductLine:
             addons.pop(addon_id, None)
         else:
             addons[addon_id] = quantity
-        return replace(self, addons=tuple(sorted(addons.items())))
+        return self._replace(addons=tuple(sorted(addons.items())))
 
     def to_json(self) -> dict[str, Any]:
         return {"edition": self.edition, "agents": self.agents, "addons": dict(self.addons)}
@@ -104,8 +102,7 @@ class ProductLine:
         return cls(product, data["edition"], int(data["agents"]), addons)
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(NamedTuple):
     """What is subscribed: products at a billing cycle; ``cancelled`` for a ``next`` that ends."""
 
     cycle: Cycle
@@ -128,7 +125,7 @@ class Config:
         lines = [p for p in self.products if p.product != key]
         if line is not None:
             lines.append(line)
-        return replace(self, products=tuple(sorted(lines, key=lambda p: p.product)))
+        return self._replace(products=tuple(sorted(lines, key=lambda p: p.product)))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,8 +145,7 @@ class Config:
         return cls(Cycle(data["cycle"]), products, data.get("status") == "cancelled")
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentRef:
+class PaymentRef(NamedTuple):
     """A payment method reference, kept as a hash (never the value) and its last four characters."""
 
     sha256: str
@@ -167,8 +163,7 @@ class PaymentRef:
         return f"(sensitive, …{self.last4})"
 
 
-@dataclass(frozen=True, slots=True)
-class Payment:
+class Payment(NamedTuple):
     method: str
     ref: PaymentRef | None = None
 
@@ -180,8 +175,7 @@ class Payment:
         return cls(data["method"], PaymentRef.from_json(data.get("ref")))
 
 
-@dataclass(frozen=True, slots=True)
-class PromotionRecord:
+class PromotionRecord(NamedTuple):
     """The promotion on a subscription: its terms as they were when added, and what is left."""
 
     terms: Promotion
@@ -219,8 +213,7 @@ class PromotionRecord:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Subscription:
+class Subscription(NamedTuple):
     anchor: dt.date
     term_start: dt.date
     term_end: dt.date
@@ -255,8 +248,7 @@ class Subscription:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
+class Account(NamedTuple):
     """The billing system's record of one account (what the state store keeps)."""
 
     subdomain: str
@@ -307,8 +299,7 @@ class _Unset(enum.Enum):
 UNSET = _Unset.UNSET
 
 
-@dataclass(frozen=True, slots=True)
-class Desired:
+class Desired(NamedTuple):
     """What a subscription file asks for, checked and resolved against the catalog."""
 
     subdomain: str
@@ -358,8 +349,7 @@ class Desired:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One planned change, as the plan document lists it."""
 
     address: str
@@ -378,8 +368,7 @@ class Change:
         return self.kind.action
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
+class InvoiceLine(NamedTuple):
     line: str  # products.suite, products.suite.addons.copilot, promotion
     description: str
     kind: str  # purchase | renewal | proration | credit | discount
@@ -387,8 +376,7 @@ class InvoiceLine:
     product: str | None = None  # the product the line belongs to (for promotion eligibility)
 
 
-@dataclass(frozen=True, slots=True)
-class Invoice:
+class Invoice(NamedTuple):
     date: dt.date
     cycle: Cycle
     kind: str  # purchase | renewal | change
@@ -403,15 +391,13 @@ class Invoice:
         return any(line.kind == "discount" for line in self.lines)
 
 
-@dataclass(frozen=True, slots=True)
-class Recurring:
+class Recurring(NamedTuple):
     cycle: Cycle
     per_cycle: Decimal
     monthly: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Renewal:
+class Renewal(NamedTuple):
     """A renewal that has fallen due since the last write: its invoice and the account after it."""
 
     invoice: Invoice
@@ -419,8 +405,7 @@ class Renewal:
     ended: bool = False  # the subscription ended at this date (a cancellation took effect)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountPlan:
+class AccountPlan(NamedTuple):
     """The plan for one account: changes, today's invoice, totals, and the account after apply."""
 
     subdomain: str
@@ -457,8 +442,7 @@ class AccountPlan:
         return bool(self.changes or self.renewals)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     priced_on: dt.date
     created_at: str
     catalog_id: str
@@ -468,7 +452,7 @@ class Plan:
     diagnostics: tuple[
         Diagnostic, ...
     ] = ()  # problems not tied to one account (a file that did not load)
-    unmanaged: tuple[str, ...] = field(default=())
+    unmanaged: tuple[str, ...] = ()
 
     @property
     def applyable(self) -> bool:

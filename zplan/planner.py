@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from zplan.catalog import Catalog, Cycle, Promotion
 from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
@@ -50,8 +49,7 @@ from zplan.pricing import (
 from zplan.rules import permission_problems
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+class Context(NamedTuple):
     catalog: Catalog
     today: dt.date
     actor: str | None = None
@@ -323,8 +321,7 @@ def _first_purchase(
     subscription = Subscription(
         today, today, end, config, config, Payment(desired.payment_method, ref), priced.promotion
     )
-    after = replace(
-        base,
+    after = base._replace(
         subscription=subscription,
         balance=priced.balance,
         billing_admins=desired.billing_admins,
@@ -348,7 +345,7 @@ def _change(
     now, next_ = sub.now, sub.next
     target = desired.config
     if target.cancelled:
-        renewing = replace(next_, cancelled=False)
+        renewing = next_._replace(cancelled=False)
         if desired.products_given and (
             target.products != renewing.products or target.cycle is not renewing.cycle
         ):
@@ -359,7 +356,7 @@ def _change(
                 "products and billing.cycle must be what would renew",
                 "omit products:, or write them as they renew (zplan export shows them)",
             )
-        target = replace(next_, cancelled=True)
+        target = next_._replace(cancelled=True)
     diff = compare(catalog, currency, now, next_, target, today, sub.term_end)
     changes = list(diff.changes)
     now_after = diff.now_after or now
@@ -488,7 +485,7 @@ def _change(
                     path=("billing", "promo_code"),
                 )
             )
-            record = replace(record, ended_on=today, end_reason="voided")
+            record = record._replace(ended_on=today, end_reason="voided")
     if newly_added and record is not None:
         today_eligible = record.terms.percent_off is not None and bool(eligible(record, lines))
         first_cycle = now.cycle if today_eligible else target.cycle
@@ -523,8 +520,7 @@ def _change(
     )
     if not changes:
         return [], None, account, before_rec, after_rec, (remaining, term_days)
-    after = replace(
-        account,
+    after = account._replace(
         subscription=new_sub,
         balance=priced.balance,
         billing_admins=desired.billing_admins,
@@ -610,7 +606,7 @@ def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
             default=0,
         )
         agents = max(p.agents for p in standalone)
-        current = Config(config.cycle, tuple(replace(p, addons=()) for p in standalone))
+        current = Config(config.cycle, tuple(p._replace(addons=()) for p in standalone))
         current_year = list_total(catalog, current, currency) * 12 / config.cycle.months
         for edition in sorted(bundle.editions.values(), key=lambda e: e.rank):
             if edition.rank < floor or config.cycle not in edition.price.get(currency, {}):
@@ -628,7 +624,7 @@ def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
                 )
             break
     if config.cycle is Cycle.MONTHLY:
-        annual = replace(config, cycle=Cycle.ANNUAL)
+        annual = config._replace(cycle=Cycle.ANNUAL)
         sold = all(
             Cycle.ANNUAL in catalog.products[p.product].editions[p.edition].price.get(currency, {})
             for p in config.products

@@ -8,8 +8,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import NamedTuple
 
 from zplan.catalog import Catalog, Cycle
 from zplan.model import (
@@ -44,8 +44,7 @@ def term_end(term_start: dt.date, cycle: Cycle, anchor: dt.date) -> dt.date:
 # Billable lines --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Billable:
+class Billable(NamedTuple):
     """A billable line: one per product, one per (product, add-on)."""
 
     key: str  # products.suite | products.suite.addons.copilot
@@ -151,8 +150,7 @@ def eligible(record: PromotionRecord, lines: Iterable[InvoiceLine]) -> list[Invo
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class Priced:
+class Priced(NamedTuple):
     invoice: Invoice
     promotion: PromotionRecord | None  # the promotion after this invoice (a once used up)
     balance: Decimal  # the account balance after this invoice
@@ -200,7 +198,7 @@ def price_invoice(
                     )
             if terms.duration.kind == "once":
                 # Used up: no other invoice, not even one of the same day, gets it.
-                promotion = replace(promotion, ended_on=day, end_reason="used")
+                promotion = promotion._replace(ended_on=day, end_reason="used")
     subtotal = sum((line.amount for line in all_lines), ZERO)
     balance_created = ZERO
     total = subtotal
@@ -275,10 +273,10 @@ def end_promotion_if_due(
         return record
     end = promotion_end(record)
     if end is not None and day >= end:
-        return replace(record, ended_on=end, end_reason="expired")
+        return record._replace(ended_on=end, end_reason="expired")
     required = record.terms.requires_cycle
     if required is not None and required is not cycle:
-        return replace(record, ended_on=day, end_reason="cycle")
+        return record._replace(ended_on=day, end_reason="cycle")
     return record
 
 
@@ -293,7 +291,7 @@ def roll_over(catalog: Catalog, account: Account, today: dt.date) -> tuple[Accou
         sub = account.subscription
         day = sub.term_end
         if sub.next.cancelled:
-            account = replace(account, subscription=None, serial=account.serial + 1)
+            account = account._replace(subscription=None, serial=account.serial + 1)
             invoice = Invoice(day, sub.now.cycle, "renewal", (), ZERO, ZERO, ZERO, ZERO)
             renewals.append(Renewal(invoice, account, ended=True))
             break
@@ -312,8 +310,8 @@ def roll_over(catalog: Catalog, account: Account, today: dt.date) -> tuple[Accou
             full_cycle=True,
         )
         new_sub = Subscription(sub.anchor, day, end, config, config, sub.payment, priced.promotion)
-        account = replace(
-            account, subscription=new_sub, balance=priced.balance, serial=account.serial + 1
+        account = account._replace(
+            subscription=new_sub, balance=priced.balance, serial=account.serial + 1
         )
         renewals.append(Renewal(priced.invoice, account))
     return account, renewals

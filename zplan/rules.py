@@ -12,8 +12,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from zplan.catalog import Catalog, Cycle, Unit
 from zplan.diagnostics import Diagnostic, Severity, did_you_mean
@@ -390,8 +389,7 @@ def _check_addon(
 # Account types and roles ------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     name: str
     allowed: frozenset[AccountType]
 

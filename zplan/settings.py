@@ -6,8 +6,7 @@ the command at hand needs: the catalog and the store are loaded when asked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from zplan.clock import Clock
 
@@ -16,8 +15,7 @@ if TYPE_CHECKING:
     from zplan.state.base import Store
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """Global options, resolved: command line first, then the environment, then defaults."""
 
     state: str | None

@@ -125,9 +125,8 @@ def admin_set_type(store: Store, subdomain: str, account_type: str, settings: Se
 
 
 def _replace_type(account: Account, new_type: AccountType) -> Account:
-    from dataclasses import replace
 
-    return replace(account, type=new_type, serial=account.serial + 1)
+    return account._replace(type=new_type, serial=account.serial + 1)
 
 
 def rolled(store: Store, subdomain: str, settings: Settings) -> Account:

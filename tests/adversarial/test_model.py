@@ -26,7 +26,6 @@ writes shows no changes.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import os
@@ -643,7 +642,7 @@ def _charge(account: dict[str, Any]) -> Decimal:
 
 def _new_account(after: Any) -> Any:
     """The account a first purchase acts on: self-service, owned by the file's owner."""
-    return dataclasses.replace(after, type=AccountType.SELF_SERVICE)
+    return after._replace(type=AccountType.SELF_SERVICE)
 
 
 def _at_once(argv: list[str], count: int) -> list[Result]:

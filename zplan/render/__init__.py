@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _CODES = {
     "red": "31",
@@ -16,8 +16,7 @@ _CODES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Style:
+class Style(NamedTuple):
     """ANSI colour, or none at all."""
 
     color: bool = False

@@ -15,8 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from zplan.errors import StateError
 from zplan.model import Account
@@ -37,8 +36,7 @@ def chain_hash(previous: str, entry: dict[str, Any]) -> str:
     return sha256_text(previous + canonical(entry))
 
 
-@dataclass(frozen=True, slots=True)
-class LockInfo:
+class LockInfo(NamedTuple):
     """Who holds a lock, for the "lock held" message."""
 
     who: str
@@ -66,8 +64,7 @@ class LockInfo:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class VersionWrite:
+class VersionWrite(NamedTuple):
     """One version to write: the account after it, its kind, invoice and audit entry."""
 
     account: Account
@@ -77,8 +74,7 @@ class VersionWrite:
     audit: dict[str, Any]  # the entry's fields; serial, hashes of state and invoice are added
 
 
-@dataclass(frozen=True, slots=True)
-class Version:
+class Version(NamedTuple):
     subdomain: str
     serial: int
     kind: str
@@ -88,16 +84,14 @@ class Version:
     audit: dict[str, Any] | None
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyResult:
+class VerifyResult(NamedTuple):
     ok: bool
     entries: int
     problem: str | None = None
     serial: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AuditSnapshot:
+class AuditSnapshot(NamedTuple):
     """An account's audit log, versions, current record and invoice columns, as stored."""
 
     audit: Sequence[tuple[int, str, str]]  # (serial, entry JSON, hash)
