@@ -477,6 +477,9 @@ def permission_problems(
         return
     new = not account.lineage  # no account on record yet: the file's owner buys it
     on_record = "in the file (a new account)" if new else "on record"
+    owner = (
+        f"the file's owner ({account.owner})" if new else f"the owner on record ({account.owner})"
+    )
     if role is None:
         if changes:
             first = changes[0]
@@ -487,8 +490,7 @@ def permission_problems(
                 "role",
                 f"{actor} is neither the owner nor a billing admin of {account.subdomain} "
                 f"{on_record}: they may plan but not apply",
-                f"ask the owner {on_record} ({account.owner}) to apply, or to make you a "
-                "billing admin",
+                f"ask {owner} to apply, or to make you a billing admin",
             )
         return
     if role == "billing_admin":
@@ -502,7 +504,7 @@ def permission_problems(
                     f"{actor} is a billing admin of {account.subdomain}: buying a subscription "
                     "needs the account owner (rule: the first purchase accepts the agreements "
                     "and sets the payment method, which only the owner may do)",
-                    f"ask the owner {on_record} ({account.owner}) to apply",
+                    f"ask {owner} to apply",
                 )
             elif change.kind in OWNER_ONLY:
                 yield _at(
