@@ -643,15 +643,7 @@ class _Builder:
             raise _Stop
         value = found.value
         self.count += found.size
-        if self.count > MAX_NODES:
-            self.problem(
-                line,
-                column,
-                "too-many-nodes",
-                f"the document expands to more than {MAX_NODES:,} values",
-                "anchors and aliases that multiply (a 'billion laughs') are refused",
-            )
-            raise _Stop
+        self.check_node(None, line, column)
         top = self.stack[-1] if self.stack else None
         if top is not None and top.is_map and top.key is None:
             if not isinstance(value, str):

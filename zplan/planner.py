@@ -236,6 +236,36 @@ Result = tuple[
 ErrorFn = Callable[..., None]
 
 
+def _setting_change(
+    kind: Kind,
+    address: str,
+    path: tuple[str | int, ...],
+    before: Any,
+    after: Any,
+    today: dt.date,
+    reason: str | None = None,
+) -> Change:
+    """A change that takes effect now and costs nothing (payment, admins, promotion code)."""
+    return Change(
+        address, kind, before, after, Effective.NOW, today, ZERO, reason=reason, path=path
+    )
+
+
+def _admins_change(account: Account, desired: Desired, today: dt.date) -> list[Change]:
+    if tuple(account.billing_admins) == desired.billing_admins:
+        return []
+    return [
+        _setting_change(
+            Kind.BILLING_ADMINS_CHANGE,
+            "account.billing_admins",
+            ("account", "billing_admins"),
+            list(account.billing_admins),
+            list(desired.billing_admins),
+            today,
+        )
+    ]
+
+
 def _new_account(desired: Desired) -> Account:
     return Account(
         desired.subdomain,
@@ -272,19 +302,8 @@ def _first_purchase(
             path=("products",),
         )
     ]
-    if account is not None and tuple(account.billing_admins) != desired.billing_admins:
-        changes.append(
-            Change(
-                "account.billing_admins",
-                Kind.BILLING_ADMINS_CHANGE,
-                list(account.billing_admins),
-                list(desired.billing_admins),
-                Effective.NOW,
-                today,
-                ZERO,
-                path=("account", "billing_admins"),
-            )
-        )
+    if account is not None:
+        changes.extend(_admins_change(account, desired, today))
     lines = first_purchase_lines(ctx.catalog, config, desired.currency, today, end)
     promotion = None
     if desired.promo_code is not None:
@@ -292,15 +311,13 @@ def _first_purchase(
         assert terms is not None
         promotion = PromotionRecord(terms, today, config.cycle)
         changes.append(
-            Change(
-                "billing.promo_code",
+            _setting_change(
                 Kind.PROMO_ADD,
+                "billing.promo_code",
+                ("billing", "promo_code"),
                 None,
                 terms.code,
-                Effective.NOW,
                 today,
-                ZERO,
-                path=("billing", "promo_code"),
             )
         )
         if not _check_new_promotion(
@@ -365,15 +382,13 @@ def _change(
     payment = sub.payment
     if desired.payment_method != payment.method:
         changes.append(
-            Change(
-                "billing.payment",
+            _setting_change(
                 Kind.PAYMENT_CHANGE,
+                "billing.payment",
+                ("billing", "payment"),
                 payment.method,
                 desired.payment_method,
-                Effective.NOW,
                 today,
-                ZERO,
-                path=("billing", "payment"),
             )
         )
     ref = payment.ref
@@ -387,31 +402,17 @@ def _change(
     ):
         new_ref = desired.payment_ref
         changes.append(
-            Change(
-                "billing.payment_ref",
+            _setting_change(
                 Kind.PAYMENT_CHANGE,
+                "billing.payment_ref",
+                ("billing", "payment_ref"),
                 None if ref is None else ref.masked,
                 None if new_ref is None else new_ref.masked,
-                Effective.NOW,
                 today,
-                ZERO,
-                path=("billing", "payment_ref"),
             )
         )
         ref = new_ref
-    if desired.billing_admins != account.billing_admins:
-        changes.append(
-            Change(
-                "account.billing_admins",
-                Kind.BILLING_ADMINS_CHANGE,
-                list(account.billing_admins),
-                list(desired.billing_admins),
-                Effective.NOW,
-                today,
-                ZERO,
-                path=("account", "billing_admins"),
-            )
-        )
+    changes.extend(_admins_change(account, desired, today))
 
     remaining = (sub.term_end - today).days
     term_days = (sub.term_end - sub.term_start).days
@@ -424,16 +425,14 @@ def _change(
         # Dropping a code that has already ended is housekeeping, open to every account type.
         ended = None if record.active_on(today) else f"the promotion had ended on {record.ended_on}"
         changes.append(
-            Change(
-                "billing.promo_code",
+            _setting_change(
                 Kind.PROMO_REMOVE,
+                "billing.promo_code",
+                ("billing", "promo_code"),
                 record.code,
                 None,
-                Effective.NOW,
                 today,
-                ZERO,
                 reason=ended,
-                path=("billing", "promo_code"),
             )
         )
         record = None
@@ -444,15 +443,13 @@ def _change(
         record = PromotionRecord(terms, today, now.cycle)
         newly_added = True
         changes.append(
-            Change(
-                "billing.promo_code",
+            _setting_change(
                 Kind.PROMO_ADD,
+                "billing.promo_code",
+                ("billing", "promo_code"),
                 None,
                 terms.code,
-                Effective.NOW,
                 today,
-                ZERO,
-                path=("billing", "promo_code"),
             )
         )
     elif record is not None and not record.active_on(today):
@@ -473,16 +470,14 @@ def _change(
             )
         elif record.active_on(today):
             changes.append(
-                Change(
-                    "billing.promo_code",
+                _setting_change(
                     Kind.PROMO_REMOVE,
+                    "billing.promo_code",
+                    ("billing", "promo_code"),
                     record.code,
                     None,
-                    Effective.NOW,
                     today,
-                    ZERO,
                     reason=f"voided by {downgrades[0].kind.value} of {downgrades[0].address}",
-                    path=("billing", "promo_code"),
                 )
             )
             record = record._replace(ended_on=today, end_reason="voided")

@@ -130,33 +130,38 @@ class PostgresStore(SqlStore):
                     cur.execute(statement)
                 cur.execute("INSERT INTO zplan_schema (version) VALUES (%s)", (number,))
 
+    def _refused(self, exc: psycopg.Error, doing: str) -> StateError:
+        """What a driver error means to the user; nothing was written (each write is one
+        transaction, rolled back)."""
+        reason = _first_line(exc)
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            return StateError(
+                f"a concurrent write to the state store won: {reason}; nothing was written",
+                hint="run zplan plan again",
+            )
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return StateError(
+                f"the state store {self.url} refused: {reason}; nothing was written",
+                hint="this role may not do that; see 'Privileges zplan needs' in docs/state.md",
+            )
+        if doing == "writing":
+            return StateError(
+                f"the state store {self.url} failed during a write: {reason}; the transaction "
+                "was rolled back",
+                hint="run the command again",
+            )
+        return StateError(
+            f"the state store {self.url} failed while {doing}: {reason}; nothing was written",
+            hint="run the command again",
+        )
+
     @contextlib.contextmanager
     def _write_tx(self) -> Iterator[Any]:
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 yield cur
-        except psycopg.OperationalError as exc:
-            raise StateError(
-                f"the state store {self.url} failed during a write: "
-                f"{_first_line(exc)}; the transaction was rolled back",
-                hint="run the command again",
-            ) from None
-        except psycopg.errors.UniqueViolation as exc:
-            raise StateError(
-                f"a concurrent write to the state store won: {_first_line(exc)}; "
-                "nothing was written",
-                hint="run zplan plan again",
-            ) from None
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise StateError(
-                f"the state store {self.url} refused: {_first_line(exc)}; nothing was written",
-                hint="this role may not do that; see 'Privileges zplan needs' in docs/state.md",
-            ) from None
         except psycopg.Error as exc:
-            raise StateError(
-                f"the state store {self.url} failed: {_first_line(exc)}; nothing was written",
-                hint="run the command again",
-            ) from None
+            raise self._refused(exc, "writing") from None
 
     @contextlib.contextmanager
     def _read_tx(self) -> Iterator[Any]:
@@ -164,21 +169,8 @@ class PostgresStore(SqlStore):
             with self.conn.transaction(), self.conn.cursor() as cur:
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 yield cur
-        except psycopg.OperationalError as exc:
-            raise StateError(
-                f"the state store {self.url} failed: {_first_line(exc)}",
-                hint="run the command again",
-            ) from None
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise StateError(
-                f"the state store {self.url} refused: {_first_line(exc)}; nothing was written",
-                hint="this role may not do that; see 'Privileges zplan needs' in docs/state.md",
-            ) from None
         except psycopg.Error as exc:
-            raise StateError(
-                f"the state store {self.url} failed: {_first_line(exc)}; nothing was written",
-                hint="run the command again",
-            ) from None
+            raise self._refused(exc, "reading") from None
 
     def _serialise_account(self, cur: Any, subdomain: str) -> None:
         # Writers of one account queue here; the shared code then re-reads the serial.
@@ -213,22 +205,8 @@ class PostgresStore(SqlStore):
         """Statements outside a transaction: a lost server is a StateError, not a crash."""
         try:
             yield
-        except psycopg.OperationalError as exc:
-            raise StateError(
-                f"the state store {self.url} failed while {doing}: "
-                f"{_first_line(exc)}; nothing was written",
-                hint="run the command again",
-            ) from None
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise StateError(
-                f"the state store {self.url} refused: {_first_line(exc)}; nothing was written",
-                hint="this role may not do that; see 'Privileges zplan needs' in docs/state.md",
-            ) from None
         except psycopg.Error as exc:
-            raise StateError(
-                f"the state store {self.url} failed: {_first_line(exc)}; nothing was written",
-                hint="run the command again",
-            ) from None
+            raise self._refused(exc, doing) from None
 
     def _take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
         with self._session(f"locking {subdomain}"):
