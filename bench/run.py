@@ -66,20 +66,39 @@ def zplan_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "zplan"]
 
 
+# zplan is started by a small launcher that reports the peak memory of its child: on Linux
+# a child's ru_maxrss keeps the high-water mark of the process it was forked from, and this
+# script may have grown large by the time it measures.
+_LAUNCHER = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.call(sys.argv[1:])
+seconds = time.perf_counter() - started
+print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """One whole process: wall time and its own peak memory (from wait4's rusage)."""
+    """One whole process: its wall time and its own peak memory."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("ZPLAN_TEST_GUARD", None)
-    with tempfile.TemporaryFile() as output:
-        started = time.perf_counter()
-        process = subprocess.Popen(argv, env=full_env, cwd=cwd, stdout=output,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as report:
+        process = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, *argv],
+            env=full_env,
+            cwd=cwd,
+            stdout=output,
+            stderr=report,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         output.seek(0)
-        text = output.read().decode("utf-8", "replace")
-    return Run(wall, usage.ru_maxrss, process.returncode, text)
+        report.seek(0)
+        lines = report.read().decode("utf-8", "replace").splitlines()
+        seconds, max_rss = lines[-1].split()
+        text = output.read().decode("utf-8", "replace") + "\n".join(lines[:-1])
+    return Run(float(seconds), int(max_rss), process.returncode, text)
 
 
 def timed(argv: list[str], repeat: int, **kwargs: Any) -> dict[str, Any]:
@@ -87,8 +106,9 @@ def timed(argv: list[str], repeat: int, **kwargs: Any) -> dict[str, Any]:
     for _ in range(repeat):
         result = run(argv, **kwargs)
         if result.code not in (0, 2):
-            raise SystemExit(f"benchmark command failed ({result.code}): {' '.join(argv)}\n"
-                             f"{result.out[-2000:]}")  # fmt: skip
+            raise SystemExit(
+                f"benchmark command failed ({result.code}): {' '.join(argv)}\n{result.out[-2000:]}"
+            )
         runs.append(result)
     walls = [r.wall for r in runs]
     return {
@@ -168,8 +188,9 @@ def build_state(work: Path, count: int, seed: int, state: str) -> Path:
     # Purchases on a few dates so that the plan date falls mid-term for most accounts.
     files = sorted(bought.glob("*.yaml"))
     groups = [files[i::4] for i in range(4)]
-    for offset, group in zip(("2026-01-15", "2026-04-10", "2026-07-05", "2026-10-01"), groups,
-                             strict=True):  # fmt: skip
+    for offset, group in zip(
+        ("2026-01-15", "2026-04-10", "2026-07-05", "2026-10-01"), groups, strict=True
+    ):
         if not group:
             continue
         batch = work / f"batch-{offset}"
@@ -178,8 +199,20 @@ def build_state(work: Path, count: int, seed: int, state: str) -> Path:
         batch.mkdir()
         for path in group:
             shutil.copy(path, batch / path.name)
-        result = run([*zplan_cmd(), "--state", state, "--at", offset, "--actor", OWNER,
-                      "apply", "--auto-approve", str(batch)])  # fmt: skip
+        result = run(
+            [
+                *zplan_cmd(),
+                "--state",
+                state,
+                "--at",
+                offset,
+                "--actor",
+                OWNER,
+                "apply",
+                "--auto-approve",
+                str(batch),
+            ]
+        )
         if result.code != 0:
             raise SystemExit(f"setup apply failed:\n{result.out[-3000:]}")
         shutil.rmtree(batch)
@@ -232,8 +265,9 @@ def main() -> int:
         results["plan_dir"] = plan_dir(work, sizes, repeat, args.seed, env)
         if args.postgres_url is None and not args.smoke and not args.no_postgres:
             server, args.postgres_url = embedded_postgres(work)
-        results["apply"] = apply_rates(work, apply_count, args.seed, env, args.postgres_url,
-                                       repeat=1 if args.smoke else 3)  # fmt: skip
+        results["apply"] = apply_rates(
+            work, apply_count, args.seed, env, args.postgres_url, repeat=1 if args.smoke else 3
+        )
     finally:
         if server is not None:
             server.cleanup()
@@ -269,8 +303,21 @@ def one_account(work: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["validate"] = timed([*cmd, "validate", str(path)], repeat, env=env)
     out["plan_first_purchase"] = timed([*cmd, "--state", state, "plan", str(path)], repeat, env=env)
-    run([*cmd, "--state", state, "--at", "2026-03-01", "--actor", OWNER, "apply", "--auto-approve",
-         str(path)], env=env | {"ZPLAN_NOW": "2026-03-01"})  # fmt: skip
+    run(
+        [
+            *cmd,
+            "--state",
+            state,
+            "--at",
+            "2026-03-01",
+            "--actor",
+            OWNER,
+            "apply",
+            "--auto-approve",
+            str(path),
+        ],
+        env=env | {"ZPLAN_NOW": "2026-03-01"},
+    )
     path.write_text(text.replace("agents: ", "agents: 1", 1), encoding="utf-8")
     out["plan_with_changes"] = timed([*cmd, "--state", state, "plan", str(path)], repeat, env=env)
     out["floor_python_yaml"] = timed(floor_command(directory), repeat)
@@ -278,8 +325,9 @@ def one_account(work: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def plan_dir(work: Path, sizes: list[int], repeat: int, seed: int, env: dict[str, str]
-             ) -> dict[str, Any]:  # fmt: skip
+def plan_dir(
+    work: Path, sizes: list[int], repeat: int, seed: int, env: dict[str, str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for size in sizes:
         state = str(work / f"plan-{size}.db")
@@ -289,6 +337,14 @@ def plan_dir(work: Path, sizes: list[int], repeat: int, seed: int, env: dict[str
         measured["accounts_per_s"] = round(size / measured["median_s"], 1)
         measured["floor_s"] = floor["median_s"]
         measured["ratio_to_floor"] = round(measured["median_s"] / floor["median_s"], 2)
+        if size == sizes[-1]:
+            # Without worker processes: all the work, and all the memory, in one process.
+            serial = timed(
+                [*zplan_cmd(), "--state", state, "plan", str(directory)],
+                1,
+                env=env | {"ZPLAN_JOBS": "1"},
+            )
+            measured["one_process"] = {"s": serial["median_s"], "max_rss_mb": serial["max_rss_mb"]}
         out[str(size)] = measured
     if len(sizes) >= 2:
         small, big = sizes[-2], sizes[-1]
@@ -301,8 +357,9 @@ def plan_dir(work: Path, sizes: list[int], repeat: int, seed: int, env: dict[str
     return out
 
 
-def apply_rates(work: Path, count: int, seed: int, env: dict[str, str], postgres_url: str | None,
-                repeat: int) -> dict[str, Any]:  # fmt: skip
+def apply_rates(
+    work: Path, count: int, seed: int, env: dict[str, str], postgres_url: str | None, repeat: int
+) -> dict[str, Any]:
     stores: dict[str, Any] = {"sqlite": lambda n: str(work / f"apply-{n}.db")}
     if postgres_url:
         sep = "&" if "?" in postgres_url else "?"
@@ -313,24 +370,38 @@ def apply_rates(work: Path, count: int, seed: int, env: dict[str, str], postgres
         for attempt in range(repeat):
             directory = work / f"apply-{name}-{attempt}"
             write_accounts(directory, count, seed + attempt)
-            result = run([*zplan_cmd(), "--state", url_for(f"one{attempt}"), "--actor",
-                          OWNER, "apply", "--auto-approve", str(directory)],
-                         env=env)  # fmt: skip
+            result = run(
+                [
+                    *zplan_cmd(),
+                    "--state",
+                    url_for(f"one{attempt}"),
+                    "--actor",
+                    OWNER,
+                    "apply",
+                    "--auto-approve",
+                    str(directory),
+                ],
+                env=env,
+            )
             if result.code != 0:
                 raise SystemExit(f"apply failed:\n{result.out[-3000:]}")
             single.append(result.wall)
         wall = statistics.median(single)
         parallel = parallel_apply(work, name, url_for("four"), count, seed, env)
         out[name] = {
-            "one_process": {"accounts": count, "median_s": round(wall, 3),
-                            "applies_per_s": round(count / wall, 1)},
+            "one_process": {
+                "accounts": count,
+                "median_s": round(wall, 3),
+                "applies_per_s": round(count / wall, 1),
+            },
             "four_processes": parallel,
-        }  # fmt: skip
+        }
     return out
 
 
-def parallel_apply(work: Path, name: str, url: str, count: int, seed: int, env: dict[str, str]
-                   ) -> dict[str, Any]:  # fmt: skip
+def parallel_apply(
+    work: Path, name: str, url: str, count: int, seed: int, env: dict[str, str]
+) -> dict[str, Any]:
     directories = []
     for worker in range(4):
         directory = work / f"apply-{name}-w{worker}"
@@ -344,43 +415,81 @@ def parallel_apply(work: Path, name: str, url: str, count: int, seed: int, env: 
     full_env = {**os.environ, **env}
     full_env.pop("ZPLAN_TEST_GUARD", None)
     started = time.perf_counter()
-    processes = [subprocess.Popen([*zplan_cmd(), "--state", url, "--actor", OWNER,
-                                   "apply", "--auto-approve", "--lock-timeout", "30", str(d)],
-                                  env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True) for d in directories]  # fmt: skip
+    processes = [
+        subprocess.Popen(
+            [
+                *zplan_cmd(),
+                "--state",
+                url,
+                "--actor",
+                OWNER,
+                "apply",
+                "--auto-approve",
+                "--lock-timeout",
+                "30",
+                str(d),
+            ],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for d in directories
+    ]
     outputs = [p.communicate()[0] for p in processes]
     wall = time.perf_counter() - started
     failed = [o for p, o in zip(processes, outputs, strict=True) if p.returncode != 0]
     if failed:
         raise SystemExit(f"parallel apply failed:\n{failed[0][-3000:]}")
     total = 4 * count
-    return {"processes": 4, "accounts": total, "wall_s": round(wall, 3),
-            "applies_per_s": round(total / wall, 1)}  # fmt: skip
+    return {
+        "processes": 4,
+        "accounts": total,
+        "wall_s": round(wall, 3),
+        "applies_per_s": round(total / wall, 1),
+    }
 
 
 def report(results: dict[str, Any]) -> None:
     one = results["one_account"]
     print(f"machine: {results['machine']}")
     print("\n(a) one account, cold start (median wall, s):")
-    for key in ("validate", "plan_first_purchase", "plan_with_changes", "floor_python_yaml",
-                "python_startup"):  # fmt: skip
+    for key in (
+        "validate",
+        "plan_first_purchase",
+        "plan_with_changes",
+        "floor_python_yaml",
+        "python_startup",
+    ):
         print(f"    {key:<22} {one[key]['median_s']:.3f}  (peak {one[key]['max_rss_mb']} MB)")
     print("\n(b) plan DIR with an existing store:")
     for size, row in results["plan_dir"].items():
         if size == "growth":
             continue
-        print(f"    {int(size):>6} accounts: {row['median_s']:.2f} s, {row['accounts_per_s']:.0f}/s,"
-              f" peak {row['max_rss_mb']} MB, floor {row['floor_s']:.2f} s "
-              f"(x{row['ratio_to_floor']})")  # fmt: skip
+        print(
+            f"    {int(size):>6} accounts: {row['median_s']:.2f} s, {row['accounts_per_s']:.0f}/s,"
+            f" peak {row['max_rss_mb']} MB, floor {row['floor_s']:.2f} s "
+            f"(x{row['ratio_to_floor']})"
+        )
+        if "one_process" in row:
+            one_process = row["one_process"]
+            print(
+                f"    {int(size):>6} accounts, without workers (ZPLAN_JOBS=1): "
+                f"{one_process['s']:.2f} s, peak {one_process['max_rss_mb']} MB"
+            )
     if "growth" in results["plan_dir"]:
         g = results["plan_dir"]["growth"]
-        print(f"    growth {g['from']} -> {g['to']}: x{g['time_ratio']} time for x{g['size_ratio']:.0f}"
-              " accounts")  # fmt: skip
+        print(
+            f"    growth {g['from']} -> {g['to']}: x{g['time_ratio']} time for x{g['size_ratio']:.0f}"
+            " accounts"
+        )
     print("\n(c) applies per second:")
     for name, row in results["apply"].items():
-        print(f"    {name}: one process {row['one_process']['applies_per_s']}/s "
-              f"({row['one_process']['accounts']} accounts); four processes "
-              f"{row['four_processes']['applies_per_s']}/s")  # fmt: skip
+        print(
+            f"    {name}: one process {row['one_process']['applies_per_s']}/s "
+            f"({row['one_process']['accounts']} accounts); four processes "
+            f"{row['four_processes']['applies_per_s']}/s"
+        )
 
 
 if __name__ == "__main__":

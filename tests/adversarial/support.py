@@ -73,38 +73,44 @@ class Measured:
         return self.out + self.err
 
 
+# A small launcher process runs zplan and reports the peak memory of its child: on Linux a
+# child's ru_maxrss keeps the high-water mark of the process it was forked from (a test
+# worker may hold hundreds of MB), so zplan must be forked from a process that is small.
+_LAUNCHER = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+try:
+    code = subprocess.call(sys.argv[2:], timeout=float(sys.argv[1]))
+except subprocess.TimeoutExpired:
+    code = -9
+seconds = time.perf_counter() - started
+print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(code if code >= 0 else 137)
+"""
+
+
 def measured(
     argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 30.0
 ) -> Measured:
-    """Run ``python -m zplan ARGV`` and report its wall time and peak memory (os.wait4)."""
+    """Run ``python -m zplan ARGV`` and report its wall time and peak memory."""
     out_path, err_path = cwd / ".measured.out", cwd / ".measured.err"
     full_env = {**os.environ, "ZPLAN_TEST_GUARD": "1", **(env or {})}
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "zplan", *argv],
+        process = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, str(timeout), sys.executable, "-m", "zplan", *argv],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             cwd=cwd,
             env=full_env,
+            check=False,
         )
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.005)
-        seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
+    errors = err_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    seconds, max_rss_kib = errors[-1].split()
     return Measured(
         process.returncode,
         out_path.read_text(encoding="utf-8", errors="replace"),
-        err_path.read_text(encoding="utf-8", errors="replace"),
-        seconds,
-        usage.ru_maxrss / 1024,  # KiB on Linux
+        "\n".join(errors[:-1]) + ("\n" if len(errors) > 1 else ""),
+        float(seconds),
+        int(max_rss_kib) / 1024,  # KiB on Linux
     )
