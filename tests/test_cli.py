@@ -184,3 +184,29 @@ def test_progress_bar_on_a_terminal_for_more_than_one_file(state: str) -> None:
         [*argv, "plan", str(EXAMPLES / "accounts-20")], capture_output=True, text=True, check=False
     )
     assert "Planning" not in piped.stderr
+
+
+def test_postgresql_without_psycopg_names_the_extra_to_install(tmp_path: Path) -> None:
+    # psycopg is an optional dependency: a process where it cannot be imported.
+    probe = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from zplan.cli import run\n"
+        "sys.exit(run(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            probe,
+            "--state",
+            "postgresql://zplan@db.invalid/zplan",
+            "plan",
+            str(EXAMPLES / "accounts" / "acme.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "pip install 'zplan[postgres]'" in done.stderr
+    assert "Traceback" not in done.stderr
