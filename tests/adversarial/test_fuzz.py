@@ -88,9 +88,9 @@ SLOW_EXAMPLES = {
 }
 assert sum(SLOW_EXAMPLES.values()) >= 10_000
 
-# Python refuses to turn more than 4,300 digits into an int; the loader does not
-# guard against it (test_regression_integer_over_4300_digits, xfail until fixed),
-# so the generators stay below that many digits in one number.
+# Generated numbers stay below Python's int() limit of 4,300 digits: the loader refuses
+# anything over 30 digits before int() sees it, and numbers past the limit are covered
+# by test_regression_integer_over_4300_digits.
 MAX_DIGITS = 4000
 
 DATES = ("2026-11-27", "2027-02-28", "2027-08-15", "2029-01-31")
