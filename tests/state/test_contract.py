@@ -15,6 +15,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -839,6 +840,32 @@ def test_sqlite_store_is_private_and_in_wal_mode(zplan: Zplan, tmp_path: Path) -
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
     with RawStore(url) as raw:
         assert raw.rows("PRAGMA journal_mode") == [("wal",)]
+
+
+def test_sqlite_store_made_by_many_at_once_opens_for_all(tmp_path: Path) -> None:
+    """Regression (CI, slow run): two zplans that both found no directory raced to mkdir it,
+    and the loser stopped with "File exists". Threads released by one barrier, 30 fresh stores."""
+    from zplan.state.sqlite import SqliteStore
+
+    def open_at(path: Path, barrier: threading.Barrier, errors: list[BaseException]) -> None:
+        barrier.wait()
+        try:
+            SqliteStore(path).close()
+        except BaseException as exc:  # every failure is the test's result
+            errors.append(exc)
+
+    errors: list[BaseException] = []
+    for round_ in range(30):
+        path = tmp_path / f"r{round_}" / "private" / "state.db"
+        barrier = threading.Barrier(8)
+        threads = [threading.Thread(target=open_at, args=(path, barrier, errors)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert errors == []
 
 
 def test_sqlite_url_form_names_the_same_store(zplan: Zplan, tmp_path: Path) -> None:

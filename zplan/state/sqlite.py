@@ -58,10 +58,18 @@ class SqliteStore(SqlStore):
         """Directory 0700 and file 0600, made so before SQLite first opens the file."""
         directory = path.parent
         if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True)
-            os.chmod(directory, 0o700)
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                directory.mkdir(mode=0o700)
+            except FileExistsError:
+                pass  # another zplan made it at the same moment; it made it private
+            else:
+                os.chmod(directory, 0o700)  # mkdir's mode is cut by the umask
         if not path.exists():
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                return  # made by another zplan starting at the same moment
             os.close(fd)
             os.chmod(path, 0o600)
 
