@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from zplan.document import MAX_DEPTH, MAX_NODES, Document, load_bytes, load_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from zplan.document import MAX_DEPTH, MAX_NODES, Document, _card_numbers, load_bytes, load_text
 
 
 def load(text: str) -> Document:
@@ -540,6 +542,7 @@ def test_what_is_not_a_card_number(text: str) -> None:
         "x: !!bool 4111-1111-1111-1111\n",  # a bad tagged value too
         "x: !4111111111111111 y\n",  # a custom tag too
         "4111111111111111: a\n4111111111111111: b\n",  # a duplicate key too
+        "&a1 4111 1111 1111 1111: a\n*a1 : b\n",  # the same, the anchor's digit before it
     ],
 )
 def test_a_card_number_is_never_echoed_by_other_problems(text: str) -> None:
@@ -548,3 +551,67 @@ def test_a_card_number_is_never_echoed_by_other_problems(text: str) -> None:
     for problem in document.diagnostics:
         shown = f"{problem.path} {problem.message} {problem.hint}"
         assert "1111111111" not in shown.replace("-", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("&a1 4111 1111 1111 1111: x\n", 5),  # the fuzzer's find: the anchor's digit joined
+        ("ref: 7 4111-1111-1111-1111\n", 8),
+        ("ref: 4111 1111 1111 1111 7\n", 6),
+        ("ref: 9 3782 822463 10005 7\n", 8),  # Amex, printed 4-6-5
+        ("ids: 2026 4111 1111 1111 1111 2027\n", 11),
+    ],
+)
+def test_card_number_inside_a_longer_run_of_digits(text: str, column: int) -> None:
+    """Stray groups of digits around a printed card number do not hide it."""
+    document = load(text)
+    cards = [d for d in document.diagnostics if d.code == "card-number"]
+    assert [(d.line, d.column) for d in cards] == [(1, column)], document.diagnostics
+    assert document.data is None
+
+
+def _printed_cards(groups: list[str]) -> set[tuple[int, str]]:
+    """The oracle for card numbers in one run: (offset, digits) of the whole run when it
+    has 13 to 19 digits and passes Luhn, else of every window of whole groups of 3 digits
+    or more that does (the rule in zplan.document._card_numbers), checked one by one."""
+
+    def luhn(digits: str) -> bool:
+        total = 0
+        for index, char in enumerate(reversed(digits)):
+            value = int(char) * (2 if index % 2 else 1)
+            total += value - 9 if value > 9 else value
+        return total % 10 == 0
+
+    starts = [sum(len(g) + 1 for g in groups[:i]) for i in range(len(groups))]
+    whole = "".join(groups)
+    if 13 <= len(whole) <= 19 and luhn(whole):
+        return {(0, whole)}
+    found = set()
+    for first in range(len(groups)):
+        for last in range(first, len(groups)):
+            if any(len(g) < 3 for g in groups[first : last + 1]):
+                break
+            digits = "".join(groups[first : last + 1])
+            if 13 <= len(digits) <= 19 and luhn(digits):
+                found.add((starts[first], digits))
+    return found
+
+
+@given(
+    st.lists(st.from_regex(r"[0-9]{1,7}", fullmatch=True), min_size=1, max_size=12),
+    st.sampled_from([" ", "-"]),
+)
+@settings(max_examples=300)
+def test_card_scan_agrees_with_the_one_by_one_oracle(groups: list[str], separator: str) -> None:
+    """The scan finds what checking every window one by one finds, and nothing else."""
+    text = separator.join(groups)
+    assert {(c.start, c.digits) for c in _card_numbers(text)} == _printed_cards(groups)
+
+
+def test_card_scan_of_a_mebibyte_of_digit_groups_is_quick() -> None:
+    """The worst input for the window scan: one run of a million characters."""
+    started = time.perf_counter()
+    document = load_text('x: "' + "123 " * 262_000 + '"\n', "big.yaml")
+    assert time.perf_counter() - started < 5  # ~0.5 s here; a bound, not a benchmark
+    assert "card-number" not in codes(document)

@@ -234,7 +234,8 @@ class CatalogError(ZplanError):
             if first
             else ""
         )
-        more = f" (and {len(diagnostics) - 1} more problems)" if len(diagnostics) > 1 else ""
+        others = len(diagnostics) - 1
+        more = f" (and {others} more problem{'s' * (others > 1)})" if others else ""
         super().__init__(
             f"the catalog {path} is not valid: {detail}{more}",
             hint=f"run: zplan validate {path}",

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -78,8 +80,15 @@ _ALLOWED_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
-# 13 to 19 digits, single spaces or dashes between them allowed.
-_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+# Runs of digits with single spaces or dashes between them: where card numbers hide.
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*+")  # possessive: no backtracking stack
+_GROUP = re.compile(r"[0-9]+")
+# Inside a run, consecutive groups of three or more digits: how cards are printed.
+_STRETCH = re.compile(r"(?<![0-9])[0-9]{3,}(?:[ -][0-9]{3,})*+(?![0-9])")
+# Luhn: a digit doubled, less 9 when that passes 9.
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_PLAIN_BYTES = bytes((b - 48) % 256 for b in range(256))  # b"0".."9" -> 0..9
+_DOUBLED_BYTES = bytes(_DOUBLED[b] if b < 10 else 0 for b in range(256))  # 0..9 -> doubled
 
 
 class FileKind(enum.Enum):
@@ -234,7 +243,12 @@ def load_text(text: str, name: str) -> Document:
     """Load YAML text: card-number scan, then the strict one-pass build."""
     document = Document(name, text)
     cards = _card_numbers(text)
-    card_problems = [_card_problem(name, text, match) for match in cards]
+    card_problems = []
+    reported_to = -1
+    for card in cards:  # one problem per stretch of overlapping candidates
+        if card.start >= reported_to:
+            card_problems.append(_card_problem(name, text, card))
+        reported_to = max(reported_to, card.start + len(card.text))
     builder = _Builder(document)
     builder.run()
     # Other problems may quote the text that holds the number (a key, a tag, a
@@ -262,29 +276,85 @@ def _luhn(digits: str) -> bool:
     total = 0
     for index, char in enumerate(reversed(digits)):
         digit = ord(char) - 48
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
+        total += _DOUBLED[digit] if index % 2 == 1 else digit
     return total % 10 == 0
 
 
-def _card_numbers(text: str) -> list[re.Match[str]]:
-    """Everything in ``text`` that looks like a payment card number."""
+class _Card(NamedTuple):
+    start: int  # offset in the text
+    text: str  # as written, separators included
+    digits: str
+
+
+def _card_numbers(text: str) -> list[_Card]:
+    """Everything in ``text`` that looks like a payment card number.
+
+    That is a run of 13 to 19 digits (single spaces or dashes between them
+    allowed) that passes the Luhn check; or, inside a longer run, consecutive
+    groups of three or more digits, the way cards are printed (4-4-4-4, 4-6-5),
+    13 to 19 digits in all and passing the check. The second form finds the
+    number in ``&a1 4111 1111 1111 1111`` or ``id 7 4111-1111-1111-1111``,
+    where a stray digit before it joins the run.
+    """
     found = []
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
+    for run in _DIGIT_RUN.finditer(text):
+        digits = re.sub(r"[ -]", "", run.group())
         if 13 <= len(digits) <= 19 and _luhn(digits):
-            found.append(match)
+            found.append(_Card(run.start(), run.group(), digits))
+            continue
+        if len(digits) < 13:
+            continue
+        found.extend(_cards_within(text, run))
     return found
 
 
-def _card_problem(name: str, text: str, match: re.Match[str]) -> Diagnostic:
+def _cards_within(text: str, run: re.Match[str]) -> Iterator[_Card]:
+    """The printed-card windows of a long run (see ``_card_numbers``).
+
+    Linear in the run's length, and streaming: a window spans at most six groups
+    (19 digits in groups of 3 or more), so only the last six are kept.
+    """
+    sums: dict[str, tuple[int, int, int]] = {}  # a group's digits -> _luhn_sums
+    for stretch in _STRETCH.finditer(text, run.start(), run.end()):
+        if stretch.end() - stretch.start() < 13:
+            continue
+        window: deque[tuple[int, int, int, int]] = deque(maxlen=6)
+        for group in _GROUP.finditer(text, stretch.start(), stretch.end()):
+            value = group.group()
+            known = sums.get(value)
+            if known is None:
+                known = sums[value] = _luhn_sums(value)
+            window.append((group.start(), *known))
+            count = total = 0
+            for start, length, last, inner in reversed(window):  # windows ending here
+                total += last if count % 2 == 0 else inner
+                count += length
+                if count > 19:
+                    break
+                if count >= 13 and total % 10 == 0:
+                    # Overlapping windows are all reported: a stray group before the
+                    # number may pass by chance, and must not hide the number itself.
+                    written = text[start : group.end()]
+                    yield _Card(start, written, re.sub(r"[ -]", "", written))
+
+
+def _luhn_sums(group: str) -> tuple[int, int, int]:
+    """A group's length and its Luhn sums: as the last group of a number (its last
+    digit not doubled), and with an odd count of digits after it."""
+    values = group[::-1].encode("ascii").translate(_PLAIN_BYTES)
+    kept, other = values[0::2], values[1::2]
+    return (
+        len(values),
+        sum(kept) + sum(other.translate(_DOUBLED_BYTES)),
+        sum(kept.translate(_DOUBLED_BYTES)) + sum(other),
+    )
+
+
+def _card_problem(name: str, text: str, card: _Card) -> Diagnostic:
     """A card number, reported without echoing it (at most its last four digits)."""
-    digits = re.sub(r"[ -]", "", match.group())
-    line = text.count("\n", 0, match.start()) + 1
-    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+    digits = card.digits
+    line = text.count("\n", 0, card.start) + 1
+    column = card.start - (text.rfind("\n", 0, card.start) + 1) + 1
     return Diagnostic(
         name,
         line,
@@ -299,13 +369,13 @@ def _card_problem(name: str, text: str, match: re.Match[str]) -> Diagnostic:
     )
 
 
-def _redact(diagnostic: Diagnostic, cards: list[re.Match[str]]) -> Diagnostic:
+def _redact(diagnostic: Diagnostic, cards: list[_Card]) -> Diagnostic:
     if not cards:
         return diagnostic
     secrets = []
-    for match in cards:
-        digits = re.sub(r"[ -]", "", match.group())
-        secrets += [(match.group(), f"…{digits[-4:]}"), (digits, f"…{digits[-4:]}")]
+    for card in cards:
+        masked = f"…{card.digits[-4:]}"
+        secrets += [(card.text, masked), (card.digits, masked)]
     secrets.sort(key=lambda pair: len(pair[0]), reverse=True)
 
     def mask(value: str) -> str:

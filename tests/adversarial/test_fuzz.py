@@ -1506,6 +1506,29 @@ def test_regression_trailing_newline_passes_the_schema_patterns(old: str, new: s
     assert not report["valid"], "a value ending in a newline passed the schema"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "case.yaml"],
+        ["validate", "case.yaml", "--format", "json"],
+        ["validate", "case.yaml", "--format", "github"],
+        ["--catalog", "case.yaml", "catalog"],
+        ["--catalog", "case.yaml", "validate", "valid.yaml"],
+    ],
+    ids=["text", "json", "github", "catalog", "catalog-validate"],
+)
+def test_regression_card_number_behind_an_anchor_name(argv: list[str]) -> None:
+    """The slow run's find, in a fuzzed catalog: in ``&a1 4111 1111 1111 1111:`` the
+    anchor's last digit joined the number into a 17-digit run that fails the Luhn
+    check, so the card went unnoticed, and the duplicate key ``*a1`` echoed it."""
+    Path("case.yaml").write_text("&a1 4111 1111 1111 1111: x\n*a1 : y\n", encoding="utf-8")
+    Path("valid.yaml").write_text(VALID, encoding="utf-8")
+    result = invoke(argv)
+    assert_clean(result, argv, codes=(1,))
+    assert "payment card number (ending in 1111)" in result.output, result.output
+    _no_card_echoed(result.output)
+
+
 def _catalog_without_copilot() -> str:
     text = DEFAULT_CATALOG.read_text(encoding="utf-8")
     start, end = text.index("  copilot:\n"), text.index("  workforce_engagement:\n")

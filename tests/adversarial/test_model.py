@@ -697,6 +697,34 @@ def test_plan_and_apply_sequences_slow(part: int) -> None:
     _run(SLOW)
 
 
+# Regressions found by the slow run ----------------------------------------------------
+
+
+def test_regression_a_stranger_s_plan_of_renewals_alone_says_apply_would_refuse(
+    tmp_path: Path,
+) -> None:
+    """The slow run's find (monthly, 35 days on, no edit): the plan as a stranger said
+    "no changes", exit 0, applyable, yet their apply refused to write the renewal due.
+    The plan now reports that refusal; without an actor, or as the owner, it is clean."""
+    options, path = _bought(tmp_path, "monthly")
+    at = ["--at", "2026-01-01"]
+    assert checked([*options, *at, "apply", str(path), "--auto-approve"]).code == 0
+    state, later = options[:2], ["--at", "2026-02-05"]  # the 2026-02-01 renewal is due
+    stranger = ["--actor", STRANGER]
+    plan = checked([*state, *stranger, *later, "plan", str(path), "--format", "json"])
+    account = json.loads(plan.out)["accounts"][0]
+    assert plan.code == 1 and not json.loads(plan.out)["applyable"], plan.out
+    assert [d["code"] for d in account["diagnostics"]] == ["role"], account["diagnostics"]
+    assert account["changes"] == [] and account["invoice"]["renewals"], account
+    apply = checked([*state, *stranger, *later, "apply", str(path), "--auto-approve"])
+    assert apply.code == 1 and "neither the owner nor a billing admin" in apply.output
+    for actor in ([], ["--actor", OWNER]):
+        argv = [*state, *actor, *later, "plan", str(path), "--detailed-exitcode"]
+        assert checked(argv, codes=(0,)).code == 0  # renewals alone are not changes
+    argv = [*options, *later, "apply", str(path), "--auto-approve"]
+    assert checked(argv).code == 0
+
+
 # Regressions found exploring dates (the --at option) ---------------------------------
 
 

@@ -843,8 +843,10 @@ def test_sqlite_store_is_private_and_in_wal_mode(zplan: Zplan, tmp_path: Path) -
 
 
 def test_sqlite_store_made_by_many_at_once_opens_for_all(tmp_path: Path) -> None:
-    """Regression (CI, slow run): two zplans that both found no directory raced to mkdir it,
-    and the loser stopped with "File exists". Threads released by one barrier, 30 fresh stores."""
+    """Regressions (CI's slow run, then this test): two zplans that both found no directory
+    raced to mkdir it, and the loser stopped with "File exists"; and one that switched the
+    new file to WAL while another did got "database is locked" at once. Threads released
+    by one barrier, 30 fresh stores."""
     from zplan.state.sqlite import SqliteStore
 
     def open_at(path: Path, barrier: threading.Barrier, errors: list[BaseException]) -> None:
@@ -865,6 +867,8 @@ def test_sqlite_store_made_by_many_at_once_opens_for_all(tmp_path: Path) -> None
             thread.join()
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        with RawStore(str(path)) as raw:
+            assert raw.rows("PRAGMA journal_mode") == [("wal",)]
     assert errors == []
 
 

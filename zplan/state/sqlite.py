@@ -41,7 +41,7 @@ class SqliteStore(SqlStore):
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             # FULL: a commit is on disk when it returns, power loss included (it moves money).
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -52,6 +52,27 @@ class SqliteStore(SqlStore):
             ) from None
         except OSError as exc:
             raise StateError(f"cannot open the state store {path}: {exc.strerror}") from None
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL (once: the mode is kept in the file).
+
+        The switch takes an exclusive lock, and SQLite answers "database is
+        locked" at once, without the busy timeout, to a zplan that asks while
+        another is switching: that happens when several start on a new store.
+        So wait for it here, as long as the busy timeout.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                # A switch that cannot be made now answers the mode the file keeps.
+                if self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                    return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("database is locked: cannot switch it to WAL")
+            time.sleep(0.005)
 
     @staticmethod
     def _create_private(path: Path) -> None:
