@@ -25,7 +25,7 @@ from zplan.gitinfo import commits_for
 from zplan.model import Account, AccountPlan, Change, Desired, Kind, Plan
 from zplan.planfile import change_json, invoice_json, plan_id_of, plan_json, verify
 from zplan.planner import Context, build_plan, plan_account
-from zplan.rules import permission_problems, role_of
+from zplan.rules import permission_problems, renewals_refusal
 from zplan.state.base import AlreadyApplied, LockInfo, Store, VersionWrite
 
 
@@ -70,14 +70,9 @@ def check_roles(plan: AccountPlan, actor: str) -> None:
     if problems:
         first = problems[0]
         raise RefusedError(f"{plan.subdomain}: {first.message}", hint=first.hint)
-    if plan.writes and role_of(acting_on, actor) is None:
+    if plan.writes and (refusal := renewals_refusal(acting_on, actor)):
         # No changes, but renewals to write and charge: not in a stranger's name either.
-        raise RefusedError(
-            f"{plan.subdomain}: {actor} is neither the owner nor a billing admin on record: "
-            "they may plan but not apply (the renewals due are written by the owner's or a "
-            "billing admin's next apply)",
-            hint=f"ask the owner on record ({acting_on.owner}) to apply",
-        )
+        raise RefusedError(f"{plan.subdomain}: {refusal[0]}", hint=refusal[1])
 
 
 def versions_for(

@@ -85,10 +85,9 @@ _DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*+")  # possessive: no backtrackin
 _GROUP = re.compile(r"[0-9]+")
 # Inside a run, consecutive groups of three or more digits: how cards are printed.
 _STRETCH = re.compile(r"(?<![0-9])[0-9]{3,}(?:[ -][0-9]{3,})*+(?![0-9])")
-# Luhn: a digit doubled, less 9 when that passes 9.
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
-_PLAIN_BYTES = bytes((b - 48) % 256 for b in range(256))  # b"0".."9" -> 0..9
-_DOUBLED_BYTES = bytes(_DOUBLED[b] if b < 10 else 0 for b in range(256))  # 0..9 -> doubled
+# Luhn: b"0".."9" as 0..9, and 0..9 doubled, less 9 when that passes 9.
+_PLAIN_BYTES = bytes((b - 48) % 256 for b in range(256))
+_DOUBLED_BYTES = bytes((2 * b - 9 if b > 4 else 2 * b) if b < 10 else 0 for b in range(256))
 
 
 class FileKind(enum.Enum):
@@ -273,11 +272,7 @@ def _fail(
 
 
 def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        total += _DOUBLED[digit] if index % 2 == 1 else digit
-    return total % 10 == 0
+    return _luhn_sums(digits)[1] % 10 == 0
 
 
 class _Card(NamedTuple):

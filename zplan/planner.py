@@ -46,7 +46,7 @@ from zplan.pricing import (
     roll_over,
     term_end,
 )
-from zplan.rules import permission_problems, role_of
+from zplan.rules import permission_problems, renewals_refusal
 
 
 class Context(NamedTuple):
@@ -123,17 +123,8 @@ def plan_account(
     acting_on = account if account is not None else _new_account(desired)
     if changes:
         problems.extend(permission_problems(acting_on, changes, ctx.actor, document, desired.path))
-    elif renewals and ctx.actor and role_of(acting_on, ctx.actor) is None:
-        # Nothing to change, but renewals to write and charge: apply refuses that to
-        # anyone but the owner or a billing admin, so the plan says so too.
-        error(
-            ("account",),
-            "role",
-            f"{ctx.actor} is neither the owner nor a billing admin of {desired.subdomain} on "
-            "record: they may plan but not apply (the renewals due are written by the "
-            "owner's or a billing admin's next apply)",
-            f"ask the owner on record ({acting_on.owner}) to apply",
-        )
+    elif renewals and ctx.actor and (refusal := renewals_refusal(acting_on, ctx.actor)):
+        error(("account",), "role", *refusal)  # apply refuses it: the plan says so too
     drift = bool(stored is not None and changes and stored.config_sha256 == desired.sha256)
     if drift:
         notes.append(

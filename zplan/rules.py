@@ -451,6 +451,19 @@ def role_of(account: Account, actor: str) -> str | None:
     return None
 
 
+def renewals_refusal(account: Account, actor: str) -> tuple[str, str] | None:
+    """Why ``actor`` may not write the renewals due on ``account`` (an apply without
+    changes), as (message, hint); None for the owner or a billing admin."""
+    if role_of(account, actor) is not None:
+        return None
+    return (
+        f"{actor} is neither the owner nor a billing admin of {account.subdomain} on record: "
+        "they may plan but not apply (the renewals due are written by the owner's or a "
+        "billing admin's next apply)",
+        f"ask the owner on record ({account.owner}) to apply",
+    )
+
+
 def permission_problems(
     account: Account,
     changes: Iterable[Change],
