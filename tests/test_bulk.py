@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from zplan import bulk
+from zplan.pipeline import bulk
 
 from tests.conftest import EXAMPLES, TODAY, Zplan
 
@@ -64,7 +64,7 @@ def test_parallel_plan_equals_serial_plan(
 def test_large_plans_print_json_on_one_line(
     many: Path, state: str, zplan: Zplan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zplan import planfile
+    from zplan.apply import planfile
 
     small = zplan("--state", state, "--at", TODAY, "plan", "--format", "json", str(many))
     assert small.out.count("\n") > 100

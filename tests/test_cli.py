@@ -89,7 +89,7 @@ def test_an_unexpected_error_is_one_line_and_a_log(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("zplan.workflow.validate", broken)
+    monkeypatch.setattr("zplan.pipeline.workflow.validate", broken)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zplan.document import MAX_DEPTH, MAX_NODES, Document, _card_numbers, load_bytes, load_text
+from zplan.load.document import MAX_DEPTH, MAX_NODES, Document, _card_numbers, load_bytes, load_text
 
 
 def load(text: str) -> Document:

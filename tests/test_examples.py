@@ -10,8 +10,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from zplan.catalog import load_catalog
-from zplan.document import FileKind, load_file
+from zplan.load.catalog import load_catalog
+from zplan.load.document import FileKind, load_file
 
 from tests.conftest import EXAMPLES, ROOT, TODAY, Zplan
 

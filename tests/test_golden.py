@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zplan import schema
+from zplan.load import schema
 
 from tests.golden import Scenario, run_scenario, scenarios, stable, write_golden
 

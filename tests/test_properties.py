@@ -16,9 +16,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from zplan.catalog import Catalog, Cycle, load_catalog
-from zplan.model import UNSET, Account, AccountPlan, Config, Desired, ProductLine
-from zplan.planner import Context, plan_account
+from zplan.load.catalog import Catalog, load_catalog
+from zplan.model import UNSET, Account, AccountPlan, Config, Cycle, Desired, ProductLine
+from zplan.plan.planner import Context, plan_account
 
 from tests.conftest import invoke
 from tests.golden import CASES, Scenario, run_scenario

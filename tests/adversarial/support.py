@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from zplan.document import load_text
+from zplan.load.document import load_text
 
 from tests.conftest import EXAMPLES, Result, invoke
 

@@ -44,8 +44,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, event, given, reject, settings
 from hypothesis import strategies as st
-from zplan import schema
-from zplan.catalog import load_catalog
+from zplan.load import schema
+from zplan.load.catalog import load_catalog
 
 from tests.adversarial.support import (
     DEFAULT_CATALOG,
@@ -1045,7 +1045,7 @@ def _no_card_echoed(output: str) -> None:
 
 def _fast_schema_agrees(raw: bytes) -> None:
     """The compiled yes/no schema check agrees with jsonschema on what the loader made."""
-    from zplan.document import load_bytes
+    from zplan.load.document import load_bytes
 
     document = load_bytes(raw, "fuzzed.yaml")
     if document.ok and isinstance(document.data, dict) and "zplan" in document.data:
@@ -1065,7 +1065,7 @@ KNOWN_LOADER_CRASHES: tuple[tuple[str, str, str], ...] = ()  # none open
 
 def _unless_known_crash(raw: bytes) -> bytes:
     """``raw``, unless the loader is known to crash on it (then the input is rejected)."""
-    from zplan.document import load_bytes
+    from zplan.load.document import load_bytes
 
     try:
         load_bytes(raw, "fuzzed.yaml")
@@ -1485,7 +1485,7 @@ def test_regression_merge_of_an_empty_list(merge: str) -> None:
 
 def test_regression_a_quoted_merge_key_is_an_ordinary_key() -> None:
     import yaml
-    from zplan.document import load_text
+    from zplan.load.document import load_text
 
     text = (
         'base: &base {edition: enterprise}\nproducts:\n  suite:\n    "<<": *base\n    agents: 3\n'

@@ -54,10 +54,10 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from zplan.catalog import Cycle, load_catalog
-from zplan.model import AccountType, Kind
-from zplan.planfile import plan_id_of
-from zplan.rules import OWNER_ONLY, RULES, role_of
+from zplan.apply.planfile import plan_id_of
+from zplan.load.catalog import load_catalog
+from zplan.model import AccountType, Cycle, Kind
+from zplan.plan.permissions import OWNER_ONLY, RULES, role_of
 from zplan.state import open_store
 
 from tests.adversarial.support import assert_clean, checked

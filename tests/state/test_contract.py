@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from zplan.planfile import verify
+from zplan.apply.planfile import verify
 from zplan.state import open_store
 from zplan.state.base import LockInfo
 
@@ -233,7 +233,7 @@ def _edit_other(document: dict) -> None:
 
 
 def _edit_and_recompute_plan_id(document: dict) -> None:
-    from zplan.planfile import plan_id_of
+    from zplan.apply.planfile import plan_id_of
 
     document["created_at"] = "2026-11-27T00:00:01Z"
     document["plan_id"] = plan_id_of(document)  # the id is no secret; the signature is

@@ -1,4 +1,9 @@
-"""Renderers: plans and diagnostics for people (text), reviews (markdown), tools (json, github)."""
+"""Renderers: plans and diagnostics for people (text), reviews (markdown), tools (json, github).
+
+Each turns a plan document, diagnostics, history or a catalog into text; none
+prints. May import the values, ``load`` (the catalog) and ``state`` (history
+values). Never imports ``plan``, ``apply``, ``pipeline``, ``cli``, or click.
+"""
 
 from __future__ import annotations
 

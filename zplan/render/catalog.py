@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from zplan.catalog import Catalog, Cycle, Promotion
 from zplan.diagnostics import did_you_mean
 from zplan.errors import UsageError
+from zplan.load.catalog import Catalog
+from zplan.model import Cycle, Promotion
 from zplan.money import fmt, round_percent
 
 

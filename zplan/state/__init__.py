@@ -1,7 +1,12 @@
 """State stores: the billing system's record of each account.
 
 ``open_store(url)`` picks the backend: a path or ``sqlite:///PATH`` (the
-embedded default, ``.zplan/state.db``), or ``postgresql://…``.
+embedded default, ``.zplan/state.db``), or ``postgresql://…``. ``migrate``
+moves a store's accounts to another.
+
+Imports only the values (``zplan.model``, ``zplan.errors``, ...) and, later,
+``trust``. Never imports ``load``, ``plan``, ``apply``, ``render``,
+``pipeline``, ``cli``, or click; psycopg only inside ``postgres``.
 """
 
 from __future__ import annotations

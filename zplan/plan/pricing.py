@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import NamedTuple
 
-from zplan.catalog import Catalog, Cycle
+from zplan.load.catalog import Catalog
 from zplan.model import (
     Account,
     Config,
+    Cycle,
     Invoice,
     InvoiceLine,
     ProductLine,

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from zplan import schema
-from zplan.catalog import Catalog, check_catalog
 from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
-from zplan.document import Document, FileKind, load_file
 from zplan.errors import UsageError
+from zplan.load import schema
+from zplan.load.catalog import Catalog, check_catalog
+from zplan.load.document import Document, FileKind, load_file
+from zplan.load.rules import check_subscription, control_characters
 from zplan.model import Desired
-from zplan.rules import check_subscription, control_characters
 
 
 @dataclass(slots=True)

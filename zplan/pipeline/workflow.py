@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from zplan.apply.planfile import sign
 from zplan.diagnostics import Diagnostic
-from zplan.document import Document
 from zplan.errors import UsageError, ZplanError
-from zplan.files import Workspace, read
+from zplan.load.document import Document
+from zplan.load.files import Workspace, read
 from zplan.model import Account, AccountType, Desired
-from zplan.planfile import sign
-from zplan.settings import Settings
+from zplan.pipeline.settings import Settings
 from zplan.state.base import Store, VersionWrite
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -53,7 +53,7 @@ def make_plan(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """The plan document for every account under ``paths``; signed when ``save`` (if applyable)."""
-    from zplan.bulk import plan_files
+    from zplan.pipeline.bulk import plan_files
 
     document = plan_files(
         paths,
@@ -131,8 +131,8 @@ def _replace_type(account: Account, new_type: AccountType) -> Account:
 
 def rolled(store: Store, subdomain: str, settings: Settings) -> Account:
     """The account as it stands at the plan date (renewals shown, not written)."""
-    from zplan.planner import record_problems
-    from zplan.pricing import roll_over
+    from zplan.plan.planner import record_problems
+    from zplan.plan.pricing import roll_over
 
     account = store.account(subdomain)
     if account is None:

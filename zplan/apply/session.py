@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from zplan.catalog import Catalog
+from zplan.apply.gitinfo import commits_for
+from zplan.apply.planfile import change_json, invoice_json, plan_id_of, plan_json, verify
 from zplan.clock import Clock
-from zplan.document import Document
 from zplan.errors import PlanFileError, RefusedError, ZplanError
-from zplan.gitinfo import commits_for
+from zplan.load.catalog import Catalog
+from zplan.load.document import Document
 from zplan.model import Account, AccountPlan, Change, Desired, Kind, Plan
-from zplan.planfile import change_json, invoice_json, plan_id_of, plan_json, verify
-from zplan.planner import Context, build_plan, plan_account
-from zplan.rules import permission_problems, renewals_refusal
+from zplan.plan.permissions import permission_problems, renewals_refusal
+from zplan.plan.planner import Context, build_plan, plan_account
 from zplan.state.base import AlreadyApplied, LockInfo, Store, VersionWrite
 
 
@@ -63,7 +63,7 @@ def check_roles(plan: AccountPlan, actor: str) -> None:
     acting_on = plan.current if plan.current is not None else plan.prior
     if acting_on is None:
         assert plan.desired is not None
-        from zplan.planner import _new_account
+        from zplan.plan.planner import _new_account
 
         acting_on = _new_account(plan.desired)
     problems = list(permission_problems(acting_on, plan.changes, actor, None, plan.path))
@@ -344,6 +344,6 @@ def apply_saved(
 
 
 def _account_json(plan: AccountPlan) -> dict[str, Any]:
-    from zplan.planfile import account_json
+    from zplan.apply.planfile import account_json
 
     return account_json(plan)

@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from zplan.catalog import Catalog, Cycle
-from zplan.model import Change, Config, Effective, Kind, ProductLine
+from zplan.load.catalog import Catalog
+from zplan.model import Change, Config, Cycle, Effective, Kind, ProductLine
 from zplan.money import round_money
-from zplan.pricing import monthly_list
+from zplan.plan.pricing import monthly_list
 
 Op = Callable[[Config], Config]
 

@@ -22,12 +22,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from zplan.catalog import Catalog
+from zplan.apply.planfile import account_json, plan_document
 from zplan.diagnostics import Diagnostic, Severity
-from zplan.document import FileKind, load_file
-from zplan.files import check_file, expand, skip_note
-from zplan.planfile import account_json, plan_document
-from zplan.planner import Context, plan_account
+from zplan.load.catalog import Catalog
+from zplan.load.document import FileKind, load_file
+from zplan.load.files import check_file, expand, skip_note
+from zplan.plan.planner import Context, plan_account
 from zplan.state import open_store
 from zplan.state.base import Store
 

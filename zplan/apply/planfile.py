@@ -83,7 +83,7 @@ def read_plan_file(path: Path) -> dict[str, Any] | None:
         return None
     if not (isinstance(data, dict) and "plan_id" in data):
         return None
-    from zplan import schema
+    from zplan.load import schema
 
     problems = [] if schema.is_valid(schema.PLAN, data) else schema.validate_data(schema.PLAN, data)
     if problems:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zplan.diagnostics import Diagnostic, did_you_mean
-from zplan.document import Document
+from zplan.load.document import Document
 
 SUBSCRIPTION = "subscription.schema.json"
 CATALOG = "catalog.schema.json"
@@ -23,7 +23,7 @@ PLAN = "plan.schema.json"
 
 # Installed, the schemas are the package zplan.schemas; in a source checkout (an editable
 # install), the repository's own schemas/ folder beside zplan/.
-_HERE = Path(__file__).parent
+_HERE = Path(__file__).parent.parent  # the zplan package
 _SCHEMAS = _HERE / "schemas" if (_HERE / "schemas").is_dir() else _HERE.parent / "schemas"
 
 
@@ -37,7 +37,7 @@ def load_schema(name: str) -> dict[str, Any]:
 @functools.cache
 def _fast(name: str) -> Callable[[Any], bool] | None:
     """The compiled yes/no check of a schema (None: only jsonschema can check it)."""
-    from zplan.fastschema import Unsupported, compile_schema
+    from zplan.load.fastschema import Unsupported, compile_schema
 
     try:
         return compile_schema(load_schema(name))

@@ -18,22 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from zplan import schema
 from zplan.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
-from zplan.document import Document, load_bytes, load_file
 from zplan.errors import ZplanError
+from zplan.load import schema
+from zplan.load.document import Document, load_bytes, load_file
+from zplan.model import Cycle, Duration, Promotion
 from zplan.money import ZERO, parse_amount
 
 DEFAULT_CATALOG = "zendesk-list-2026-11.yaml"
-
-
-class Cycle(enum.Enum):
-    ANNUAL = "annual"
-    MONTHLY = "monthly"
-
-    @property
-    def months(self) -> int:
-        return 12 if self is Cycle.ANNUAL else 1
 
 
 class Unit(enum.Enum):
@@ -83,83 +75,6 @@ class Addon(NamedTuple):
     estimate: bool
     available_on: Mapping[str, str]
     raw: Mapping[str, Any]
-
-
-class Duration(NamedTuple):
-    """once, forever, or a number of billing cycles."""
-
-    kind: str  # "once" | "forever" | "cycles"
-    cycles: int = 0
-
-    def to_json(self) -> Any:
-        return {"cycles": self.cycles} if self.kind == "cycles" else self.kind
-
-    @classmethod
-    def from_json(cls, value: Any) -> Duration:
-        if isinstance(value, dict):
-            return cls("cycles", int(value["cycles"]))
-        return cls(str(value))
-
-    def describe(self) -> str:
-        if self.kind == "cycles":
-            return f"{self.cycles} billing cycle{'s' if self.cycles != 1 else ''}"
-        return {"once": "one invoice", "forever": "every invoice"}[self.kind]
-
-
-class Promotion(NamedTuple):
-    code: str
-    description: str
-    percent_off: Decimal | None
-    amount_off: Mapping[str, Decimal] | None
-    duration: Duration
-    expires: dt.date | None
-    applies_to: tuple[str, ...] | None
-    requires_cycle: Cycle | None
-    void_on_downgrade: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The promotion's terms, as recorded with a subscription that uses it."""
-        return {
-            "code": self.code,
-            "description": self.description,
-            "percent_off": None if self.percent_off is None else str(self.percent_off),
-            "amount_off": None
-            if self.amount_off is None
-            else {c: str(a) for c, a in self.amount_off.items()},
-            "duration": self.duration.to_json(),
-            "expires": None if self.expires is None else self.expires.isoformat(),
-            "applies_to": None if self.applies_to is None else list(self.applies_to),
-            "requires_cycle": None if self.requires_cycle is None else self.requires_cycle.value,
-            "void_on_downgrade": self.void_on_downgrade,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Promotion:
-        return cls(
-            code=data["code"],
-            description=data.get("description") or "",
-            percent_off=None if data.get("percent_off") is None else Decimal(data["percent_off"]),
-            amount_off=None
-            if data.get("amount_off") is None
-            else {c: Decimal(a) for c, a in data["amount_off"].items()},
-            duration=Duration.from_json(data["duration"]),
-            expires=None if not data.get("expires") else dt.date.fromisoformat(data["expires"]),
-            applies_to=None if data.get("applies_to") is None else tuple(data["applies_to"]),
-            requires_cycle=None
-            if not data.get("requires_cycle")
-            else Cycle(data["requires_cycle"]),
-            void_on_downgrade=bool(data.get("void_on_downgrade")),
-        )
-
-    def covers(self, product: str) -> bool:
-        return self.applies_to is None or product in self.applies_to
-
-    def describe(self) -> str:
-        if self.percent_off is not None:
-            off = f"{self.percent_off.normalize():f}% off"
-        else:
-            off = "amount off"
-        return f"{self.code}: {off}, {self.duration.describe()}"
 
 
 class Catalog(NamedTuple):
@@ -265,7 +180,7 @@ def load_catalog(path: str | None) -> Catalog:
 @functools.cache
 def _default_catalog() -> Catalog:
     """The shipped catalog, read once per process (it cannot change while zplan runs)."""
-    raw = (Path(__file__).parent / "catalogs" / DEFAULT_CATALOG).read_bytes()
+    raw = (Path(__file__).parent.parent / "catalogs" / DEFAULT_CATALOG).read_bytes()
     document = load_bytes(raw, f"(default catalog) {DEFAULT_CATALOG}")
     return _checked(document, DEFAULT_CATALOG, trusted=True)
 

@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from zplan.catalog import Catalog, Cycle, Promotion
 from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
-from zplan.diff import compare
-from zplan.document import Document
+from zplan.load.catalog import Catalog
+from zplan.load.document import Document
 from zplan.model import (
     DOWNGRADES,
     UNSET,
@@ -24,18 +23,22 @@ from zplan.model import (
     AccountType,
     Change,
     Config,
+    Cycle,
     Desired,
     Effective,
     Invoice,
     Kind,
     Payment,
     Plan,
+    Promotion,
     PromotionRecord,
     Recurring,
     Subscription,
 )
 from zplan.money import ZERO, fmt, round_money
-from zplan.pricing import (
+from zplan.plan.diff import compare
+from zplan.plan.permissions import permission_problems, renewals_refusal
+from zplan.plan.pricing import (
     eligible,
     first_purchase_lines,
     list_total,
@@ -46,7 +49,6 @@ from zplan.pricing import (
     roll_over,
     term_end,
 )
-from zplan.rules import permission_problems, renewals_refusal
 
 
 class Context(NamedTuple):

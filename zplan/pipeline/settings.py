@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from zplan.clock import Clock
 
 if TYPE_CHECKING:
-    from zplan.catalog import Catalog
+    from zplan.load.catalog import Catalog
     from zplan.state.base import Store
 
 
@@ -25,7 +25,7 @@ class Settings(NamedTuple):
     color: bool
 
     def catalog(self) -> Catalog:
-        from zplan.catalog import load_catalog
+        from zplan.load.catalog import load_catalog
 
         return load_catalog(self.catalog_path)
 

@@ -1,0 +1,203 @@
+"""The command line's shared parts: global options (defined once), the root group, help
+with examples, settings from options and environment, the progress bar, plan rendering."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from zplan import __version__
+from zplan.clock import Clock
+from zplan.errors import UsageError
+from zplan.pipeline.settings import Settings
+from zplan.render import Style
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS_DIAG = click.Choice(["text", "json", "github"])
+FORMATS_PLAN = click.Choice(["text", "json", "markdown"])
+
+
+# Global options ----------------------------------------------------------------
+
+_GLOBALS = {
+    "state": (
+        "--state",
+        "ZPLAN_STATE",
+        "URL",
+        "State store: a path or sqlite:///PATH (default .zplan/state.db), or "
+        "postgresql://…  [env: ZPLAN_STATE]",
+    ),
+    "catalog": (
+        "--catalog",
+        "ZPLAN_CATALOG",
+        "FILE",
+        "Price book (default: the catalog shipped with zplan).  [env: ZPLAN_CATALOG]",
+    ),
+    "at": (
+        "--at",
+        "ZPLAN_NOW",
+        "DATE",
+        "The date to plan and apply at (ISO date; default today, UTC).  [env: ZPLAN_NOW]",
+    ),
+    "actor": (
+        "--actor",
+        "ZPLAN_ACTOR",
+        "EMAIL",
+        "Who is acting; apply falls back to git config user.email.  [env: ZPLAN_ACTOR]",
+    ),
+}
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and value is not False:
+        ctx.find_root().meta[f"zplan.{param.name}"] = value
+    return value
+
+
+def global_options(function: F) -> F:
+    """The global options, on the group and on every command (given either side)."""
+    for name, (flag, _env, metavar, help_text) in reversed(_GLOBALS.items()):
+        function = click.option(
+            flag,
+            name,
+            metavar=metavar,
+            help=help_text,
+            expose_value=False,
+            callback=_remember,
+            is_eager=True,
+        )(function)
+    return click.option(
+        "--no-color",
+        "no_color",
+        is_flag=True,
+        default=False,
+        expose_value=False,
+        callback=_remember,
+        is_eager=True,
+        help="Plain output (also NO_COLOR).",
+    )(function)
+
+
+def settings(ctx: click.Context, *, stream: Any = None) -> Settings:
+    meta = ctx.find_root().meta
+
+    def value(name: str) -> str | None:
+        given = meta.get(f"zplan.{name}")
+        found = given if given is not None else (os.environ.get(_GLOBALS[name][1]) or None)
+        if found is not None and ("\0" in found or len(found) > 4096):
+            flag, env = _GLOBALS[name][:2]
+            raise UsageError(f"{flag} / {env}: not a usable value (a NUL byte, or too long)")
+        return found
+
+    tty = (stream or sys.stdout).isatty()
+    color = tty and not meta.get("zplan.no_color") and "NO_COLOR" not in os.environ
+    actor = value("actor")
+    if actor is not None:
+        actor = actor.strip()
+        check_actor(actor)
+    return Settings(value("state"), value("catalog"), Clock.from_setting(value("at")), actor, color)
+
+
+def check_actor(actor: str) -> None:
+    """An actor is an e-mail address (what the store's owner and billing admins are)."""
+    from zplan.load.rules import looks_like_email
+
+    if not looks_like_email(actor):
+        raise UsageError(
+            "--actor / ZPLAN_ACTOR / git user.email: not an e-mail address",
+            hint="the actor is compared with the owner and billing admins on record, by e-mail",
+        )
+
+
+class Group(click.Group):
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.epilog:
+            formatter.write("\n" + self.epilog + "\n")
+
+
+class Command(click.Command):
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.epilog:
+            formatter.write("\n" + self.epilog + "\n")
+
+
+def command(group: click.Group, name: str, examples: str, **kwargs: Any) -> Callable[[F], F]:
+    def wrap(function: F) -> F:
+        epilog = "Examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines())
+        return group.command(name, cls=Command, epilog=epilog, **kwargs)(global_options(function))  # type: ignore[return-value]
+
+    return wrap
+
+
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Examples:\n  zplan validate accounts/\n  zplan plan accounts/acme.yaml\n"
+    "  zplan apply accounts/acme.yaml\n  zplan plan accounts/ --out plan.json && "
+    "zplan apply plan.json\n  zplan catalog compare suite",
+)
+@click.version_option(__version__, prog_name="zplan")
+@global_options
+def cli() -> None:
+    """Subscription-as-code for Zendesk accounts.
+
+    Write the subscription you want in a YAML file; zplan validates it, prices
+    every difference from the subscription as it stands, and applies it after
+    confirmation.
+    """
+
+
+class StderrProgress:
+    """A progress bar on stderr, for runs over more than one file, when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.stage: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 1:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = click.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> StderrProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def render_plan(document: dict[str, Any], fmt: str, color: bool) -> str:
+    if fmt == "json":
+        from zplan.apply.planfile import dumps
+
+        return dumps(document)
+    if fmt == "markdown":
+        from zplan.render.markdown import render_markdown
+
+        return render_markdown(document)
+    from zplan.render.text import render_plan
+
+    return render_plan(document, Style(color))
+
+
+def write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -1,0 +1,338 @@
+"""validate, plan, apply and show: the pipeline from files to a recorded version."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zplan.cli.options import (
+    FORMATS_DIAG,
+    FORMATS_PLAN,
+    StderrProgress,
+    check_actor,
+    cli,
+    command,
+    render_plan,
+    settings,
+    write_private,
+)
+from zplan.errors import ExitCode, UsageError
+from zplan.pipeline.settings import Settings
+from zplan.render import Style
+
+# validate ------------------------------------------------------------------
+
+
+def _diag_format(given: str | None) -> str:
+    if given:
+        return given
+    if os.environ.get("GITHUB_ACTIONS") == "true" and not sys.stdout.isatty():
+        return "github"
+    return "text"
+
+
+@command(
+    cli,
+    "validate",
+    """
+zplan validate accounts/acme.yaml
+zplan validate accounts/ --format json
+zplan --at 2027-01-15 validate accounts/   # promotions checked at that date
+""",
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=FORMATS_DIAG,
+    default=None,
+    help="text (default), json, or github (default under GitHub Actions).",
+)
+@click.pass_context
+def validate_command(ctx: click.Context, paths: tuple[str, ...], fmt: str | None) -> int:
+    """Check subscription files (and catalogs) against the schema and the catalog."""
+    from zplan.pipeline import workflow
+    from zplan.render import diagnostics as render
+
+    with StderrProgress() as progress:
+        workspace = workflow.validate(paths, settings(ctx), progress)
+    found = workspace.all_diagnostics
+    chosen = _diag_format(fmt)
+    if chosen == "json":
+        click.echo(render.as_json(found), nl=False)
+    elif chosen == "github":
+        click.echo(render.github(found), nl=False)
+    else:
+        style = Style(settings(ctx).color)
+        click.echo(render.text(found, style), nl=False)
+        errors = sum(1 for d in found if d.is_error)
+        for note in workspace.notes:
+            click.echo(f"note: {note}")
+        files = len(workspace.files)
+        verdict = "valid" if not errors else f"{errors} error{'s' * (errors != 1)}"
+        click.echo(f"{files} file{'s' * (files != 1)} checked: {verdict}.")
+    return ExitCode.ERROR if any(d.is_error for d in found) else ExitCode.OK
+
+
+# plan ----------------------------------------------------------------------
+
+
+@command(
+    cli,
+    "plan",
+    """
+zplan plan accounts/acme.yaml
+zplan plan accounts/ --format markdown > comment.md
+zplan plan accounts/ --out plan.json           # a signed plan, for zplan apply plan.json
+zplan plan accounts/ --detailed-exitcode        # exit 2 when there are changes (drift check)
+zplan --at 2027-03-01 plan accounts/acme.yaml  # what-if pricing at another date
+""",
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Save the signed plan document to FILE (for zplan apply FILE).",
+)
+@click.option("--format", "fmt", type=FORMATS_PLAN, default="text", show_default=True)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
+)
+@click.pass_context
+def plan_command(
+    ctx: click.Context, paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool
+) -> int:
+    """Price the changes that would bring each account to its file."""
+    from zplan.pipeline import workflow
+
+    config = settings(ctx)
+    with config.store(create=out is not None) as store, StderrProgress() as progress:
+        document = workflow.make_plan(paths, config, store, save=out is not None, progress=progress)
+    applyable = bool(document["applyable"])
+    saved = out is not None and applyable
+    if out is not None and applyable:
+        from zplan.apply.planfile import dumps
+
+        write_private(Path(out), dumps(document))
+    click.echo(render_plan(document, fmt, config.color), nl=False)
+    if saved and fmt == "text":
+        click.echo(f"Saved the plan to {out}. To apply exactly this plan: zplan apply {out}")
+    if not applyable:
+        if out is not None:
+            click.echo(f"Error: the plan has errors, so it was not saved to {out}.", err=True)
+        return ExitCode.ERROR
+    changes = any(account["changes"] for account in document["accounts"])
+    return ExitCode.CHANGES if detailed_exitcode and changes else ExitCode.OK
+
+
+# apply ---------------------------------------------------------------------
+
+
+def _actor(config: Settings) -> str:
+    if config.actor:
+        return config.actor
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "config", "user.email"],  # noqa: S607 - git from PATH, as users run it
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        done = None
+    email = done.stdout.strip() if done is not None and done.returncode == 0 else ""
+    if not email:
+        raise UsageError(
+            "apply needs to know who is acting",
+            hint="pass --actor EMAIL, set ZPLAN_ACTOR, or git config user.email",
+        )
+    check_actor(email)
+    return email
+
+
+@command(
+    cli,
+    "apply",
+    """
+zplan apply accounts/acme.yaml                       # plan, show, ask, apply
+zplan apply accounts/ --auto-approve                 # in CI, without a prompt
+zplan apply plan.json                                # a plan saved by zplan plan --out
+zplan apply accounts/acme.yaml --allow-cancel        # a file with status: cancelled
+""",
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (files only).")
+@click.option("--allow-cancel", is_flag=True, help="Allow plans that cancel a subscription.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another apply's lock.",
+)
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    allow_cancel: bool,
+    lock_timeout: float,
+) -> int:
+    """Apply the changes after confirmation, or apply a saved plan file."""
+    from zplan.apply.planfile import read_plan_file
+    from zplan.apply.session import Provenance
+
+    config = settings(ctx)
+    provenance = Provenance.from_env(_actor(config))
+    saved = read_plan_file(Path(paths[0])) if len(paths) == 1 and Path(paths[0]).is_file() else None
+    with config.store() as store:
+        if saved is not None:
+            return _apply_saved(store, saved, config, provenance, allow_cancel, lock_timeout)
+        return _apply_files(
+            store, paths, config, provenance, auto_approve, allow_cancel, lock_timeout
+        )
+
+
+def _apply_saved(
+    store: Any,
+    saved: dict[str, Any],
+    config: Settings,
+    provenance: Any,
+    allow_cancel: bool,
+    lock_timeout: float,
+) -> int:
+    from zplan.apply.session import apply_saved
+
+    outcome = apply_saved(
+        store,
+        saved,
+        config.catalog(),
+        config.clock,
+        provenance,
+        allow_cancel=allow_cancel,
+        lock_timeout=lock_timeout,
+    )
+    _report(outcome)
+    return ExitCode.OK
+
+
+def _report(outcome: Any) -> None:
+    for subdomain, when in sorted(outcome.already.items()):
+        click.echo(f"{subdomain}: this plan was already applied at {when}; nothing to do.")
+    if outcome.applied:
+        names = ", ".join(outcome.applied[:10])
+        if len(outcome.applied) > 10:
+            names += f", and {len(outcome.applied) - 10} more"
+        count = len(outcome.applied)
+        click.echo(f"Apply complete: {count} account{'s' * (count != 1)} changed ({names}).")
+    elif not outcome.already:
+        click.echo("Apply complete: no changes.")
+
+
+def _apply_files(
+    store: Any,
+    paths: Sequence[str],
+    config: Settings,
+    provenance: Any,
+    auto_approve: bool,
+    allow_cancel: bool,
+    lock_timeout: float,
+) -> int:
+    from zplan.apply.session import Session
+    from zplan.load.files import read
+    from zplan.pipeline import workflow
+
+    catalog = config.catalog()
+    progress = StderrProgress()
+    workspace = read(paths, catalog, config.clock.today(), progress)
+    entries = workflow.entries_of(workspace)
+    if not auto_approve and not sys.stdin.isatty():
+        raise UsageError(
+            "apply asks for confirmation, and stdin is not a terminal",
+            hint="pass --auto-approve, or apply a saved plan file",
+        )
+    session = Session(store, catalog, config.clock, provenance)
+    with session.locked([d.subdomain for d, _ in entries], lock_timeout):
+        document = session.make_plan(
+            entries,
+            workspace.notes,
+            workflow.file_problems(workspace),
+            workflow.unmanaged(store, workspace, paths),
+            progress,
+        )
+        progress.close()
+        click.echo(render_plan(document, "text", config.color), nl=False)
+        plan = session.plan
+        assert plan is not None
+        if not plan.applyable:
+            return ExitCode.ERROR
+        if not plan.writes:
+            click.echo("Apply complete: no changes.")
+            return ExitCode.OK
+        cancelling = [
+            a.subdomain for a in plan.accounts if any(c.kind.value == "cancel" for c in a.changes)
+        ]
+        if cancelling and not allow_cancel:
+            raise UsageError(
+                f"this plan cancels the subscription of {', '.join(cancelling)}",
+                hint="cancelling needs --allow-cancel",
+            )
+        if not auto_approve and not _confirm(cancelling):
+            click.echo("Apply cancelled.")
+            return ExitCode.ERROR
+        outcome = session.commit(allow_cancel)
+    _report(outcome)
+    return ExitCode.OK
+
+
+def _confirm(cancelling: list[str]) -> bool:
+    """Ask on the terminal; Ctrl-C propagates (exit 130), end of input declines."""
+    if cancelling:
+        wanted = ",".join(cancelling)
+        question = (
+            f"This plan cancels the subscription of {', '.join(cancelling)}.\n"
+            f"Type {wanted} to confirm and apply: "
+        )
+    else:
+        wanted = "yes"
+        question = "Do you want to apply these changes? Only 'yes' will be accepted: "
+    click.echo(question, nl=False)
+    answer = sys.stdin.readline()
+    return answer.strip() == wanted
+
+
+# show, export, history, state ----------------------------------------------
+
+
+@command(
+    cli,
+    "show",
+    """
+zplan show plan.json
+zplan show plan.json --format markdown
+""",
+)
+@click.argument("planfile", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=FORMATS_PLAN, default="text", show_default=True)
+@click.pass_context
+def show_command(ctx: click.Context, planfile: str, fmt: str) -> int:
+    """Render a saved plan."""
+    from zplan.apply.planfile import read_plan_file
+
+    document = read_plan_file(Path(planfile))
+    if document is None:
+        raise UsageError(f"{planfile} is not a saved plan (a JSON object with plan_id)")
+    click.echo(render_plan(document, fmt, settings(ctx).color), nl=False)
+    return ExitCode.OK
