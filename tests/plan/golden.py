@@ -19,7 +19,7 @@ import yaml
 
 from tests.conftest import invoke
 
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).parent.parent / "cases"
 MARKER = "\ngolden:"
 
 

@@ -21,7 +21,7 @@ from zplan.model import UNSET, Account, AccountPlan, Config, Cycle, Desired, Pro
 from zplan.plan.planner import Context, plan_account
 
 from tests.conftest import invoke
-from tests.golden import CASES, Scenario, run_scenario
+from tests.plan.golden import CASES, Scenario, run_scenario
 
 CATALOG: Catalog = load_catalog(None)
 CURRENCY = "USD"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from zplan.load import schema
 
-from tests.golden import Scenario, run_scenario, scenarios, stable, write_golden
+from tests.plan.golden import Scenario, run_scenario, scenarios, stable, write_golden
 
 
 def _figures(account: dict[str, Any]) -> dict[str, Any]:
