@@ -4,6 +4,8 @@ One module per command group (``plan``: validate, plan, apply, show;
 ``history``: history, export; ``state``; ``admin``; ``catalog``); the global
 options, the root group and shared helpers in ``options``. Errors are caught
 at one boundary, ``run`` below. Only this package imports click and prints.
+
+May import every stage; no stage ever imports it (it is never imported from below).
 """
 
 from __future__ import annotations
