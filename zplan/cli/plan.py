@@ -68,14 +68,8 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...], fmt: str | None
     elif chosen == "github":
         click.echo(render.github(found), nl=False)
     else:
-        style = Style(settings(ctx).color)
-        click.echo(render.text(found, style), nl=False)
-        errors = sum(1 for d in found if d.is_error)
-        for note in workspace.notes:
-            click.echo(f"note: {note}")
-        files = len(workspace.files)
-        verdict = "valid" if not errors else f"{errors} error{'s' * (errors != 1)}"
-        click.echo(f"{files} file{'s' * (files != 1)} checked: {verdict}.")
+        click.echo(render.text(found, Style(settings(ctx).color)), nl=False)
+        click.echo(render.verdict(found, len(workspace.files), workspace.notes), nl=False)
     return ExitCode.ERROR if any(d.is_error for d in found) else ExitCode.OK
 
 

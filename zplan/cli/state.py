@@ -10,7 +10,7 @@ from zplan.cli.options import (
     command,
     settings,
 )
-from zplan.errors import ExitCode, ZplanError
+from zplan.errors import ExitCode
 
 
 @cli.group(
@@ -46,23 +46,8 @@ def state_show_command(ctx: click.Context, subdomain: str, serial: int | None) -
     from zplan.render.history import state_yaml
 
     config = settings(ctx)
-    note = None
     with config.store(create=False) as store:
-        if serial is None:
-            stored = store.account(subdomain)
-            account = workflow.rolled(store, subdomain, config)
-            if stored is not None and account.serial != stored.serial:
-                pending = account.serial - stored.serial
-                note = (
-                    f"as of {config.clock.today().isoformat()}: {pending} renewal"
-                    f"{'s' if pending != 1 else ''} due since version {stored.serial}, written "
-                    "at the next apply (serial shows the version they will make)"
-                )
-        else:
-            version = store.version(subdomain, serial)
-            if version is None:
-                raise ZplanError(f"{subdomain} has no version {serial}")
-            account = version.account
+        account, note = workflow.account_at(store, subdomain, serial, config)
     click.echo(state_yaml(account, note), nl=False)
     return ExitCode.OK
 

@@ -144,5 +144,27 @@ def rolled(store: Store, subdomain: str, settings: Settings) -> Account:
     return roll_over(catalog, account, settings.clock.today())[0]
 
 
+def account_at(
+    store: Store, subdomain: str, serial: int | None, settings: Settings
+) -> tuple[Account, str | None]:
+    """Version ``serial`` of an account, or (None) the account as it stands today with a
+    note on the renewals due since its last version (shown, written at the next apply)."""
+    if serial is not None:
+        version = store.version(subdomain, serial)
+        if version is None:
+            raise ZplanError(f"{subdomain} has no version {serial}")
+        return version.account, None
+    stored = store.account(subdomain)
+    account = rolled(store, subdomain, settings)
+    if stored is None or account.serial == stored.serial:
+        return account, None
+    pending = account.serial - stored.serial
+    return account, (
+        f"as of {settings.clock.today().isoformat()}: {pending} renewal"
+        f"{'s' if pending != 1 else ''} due since version {stored.serial}, written "
+        "at the next apply (serial shows the version they will make)"
+    )
+
+
 def today(settings: Settings) -> dt.date:
     return settings.clock.today()

@@ -55,3 +55,12 @@ def github(diagnostics: Sequence[Diagnostic]) -> str:
             f"title=zplan::{_escape_data(message)}"
         )
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def verdict(diagnostics: Sequence[Diagnostic], files: int, notes: Sequence[str]) -> str:
+    """The closing lines of ``zplan validate``'s text output."""
+    errors = sum(1 for d in diagnostics if d.is_error)
+    lines = [f"note: {note}" for note in notes]
+    state = "valid" if not errors else f"{errors} error{'s' * (errors != 1)}"
+    lines.append(f"{files} file{'s' * (files != 1)} checked: {state}.")
+    return "\n".join(lines) + "\n"
