@@ -87,7 +87,7 @@ MONEY = re.compile(r"\$([0-9,]+\.[0-9]{2})")
 
 # A stranger's apply of a file with no changes still writes the renewals that fell
 # due, under the stranger's name (test_regression_stranger_apply_writes_renewals in
-# test_security.py, xfail until fixed). The role check below therefore covers apply
+# test_security_roles.py, xfail until fixed). The role check below therefore covers apply
 # entries only; set this to True once that is fixed.
 CHECK_RENEWAL_ACTORS = True
 

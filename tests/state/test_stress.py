@@ -465,7 +465,7 @@ def test_concurrent_writers_lose_no_update_and_charge_once(
 
 @pytest.mark.slow
 def test_concurrent_different_plans_one_wins_every_time(cli: Cli, tmp_path: Path) -> None:
-    """The contract's quick test (test_contract.py), twelve times over."""
+    """The contract's quick test (test_contract_locks.py), twelve times over."""
     rounds = 12
     apply = cli("apply", "--auto-approve", str(subscription_file(tmp_path, agents=5)))
     assert apply.code == 0, apply.output
@@ -489,7 +489,7 @@ def test_first_plans_at_once_on_a_fresh_store(
     zplan: Zplan, tmp_path: Path, store_kind: str, store_factory: StoreFactory
 ) -> None:
     """Creating the store (its schema, its signing secret) is safe when several start at once
-    (test_contract.py has the quick variant); ten fresh stores, six processes each."""
+    (test_contract_plans.py has the quick variant); ten fresh stores, six processes each."""
     rounds = 10
     path = subscription_file(tmp_path)
     for round_ in range(rounds):
