@@ -241,11 +241,23 @@ def _changes(b: _Builder, now: Config, base: Config, desired: Config) -> None:
     removed = sorted({p[1] for r, p in paths if r == "dictionary_item_removed" and len(p) == 2})
     catalog = b.catalog
 
-    # Bundles: a suite replacing standalone products, or the suite unbundled.
+    # Bundles: a suite replacing standalone products, or the suite unbundled. A
+    # replacement is decided against what is in force today (issue 14): every
+    # product it replaces that is in ``now`` counts, even one scheduled for removal,
+    # and a suite already scheduled in ``next`` does not hide it.
+    for bundle in [p for p in desired.product_ids if catalog.replacing(p)]:
+        in_force = [p for p in now.product_ids if p in catalog.replacing(bundle)]
+        if now.product(bundle) is not None or not in_force:
+            continue
+        replaced = [p for p in removed if p in catalog.replacing(bundle)]
+        _replace_with_bundle(b, now, bundle, replaced, in_force, desired)
+        if bundle in added:
+            added.remove(bundle)
+        removed[:] = [p for p in removed if p not in replaced]
     for bundle in [p for p in added if catalog.replacing(p)]:
         replaced = [p for p in removed if p in catalog.replacing(bundle)]
         if replaced:
-            _replace_with_bundle(b, now, bundle, replaced, desired)
+            _replace_with_bundle(b, now, bundle, replaced, replaced, desired)
             added.remove(bundle)
             removed[:] = [p for p in removed if p not in replaced]
     for bundle in [p for p in removed if catalog.replacing(p)]:
@@ -280,15 +292,21 @@ def _changes(b: _Builder, now: Config, base: Config, desired: Config) -> None:
         line = desired.product(product_id)
         assert line is not None
         bare = _bare(line)
+        # A product that a suite in force today replaces waits for the renewal, as
+        # the unbundling it is part of does: now never holds both (issue 14).
+        bundles = [p for p in now.product_ids if product_id in catalog.replacing(p)]
         b.add(
             Kind.PRODUCT_ADD,
             f"products.{product_id}",
             ("products", product_id),
             None,
             _product_summary(bare),
-            Effective.NOW,
+            Effective.RENEWAL if bundles else Effective.NOW,
             _set_product(bare, product_id),
             _set_product(bare, product_id),
+            reason=f"{product_id} replaces {bundles[0]} (in force today) at renewal"
+            if bundles
+            else None,
         )
 
     # Edition, agents and add-ons of every product the file keeps (new ones came in bare).
@@ -332,34 +350,60 @@ def _swap(config: Config, out: list[str], into: list[ProductLine]) -> Config:
 
 
 def _replace_with_bundle(
-    b: _Builder, now: Config, bundle: str, replaced: list[str], desired: Config
+    b: _Builder,
+    now: Config,
+    bundle: str,
+    replaced: list[str],
+    in_force: list[str],
+    desired: Config,
 ) -> None:
-    """Suite replacing standalone products: now when it costs at least as much, else at renewal."""
+    """Suite replacing standalone products: now when it costs at least as much, else at renewal.
+
+    ``replaced`` are the products the file drops from what renews (``next``);
+    ``in_force`` those of today's subscription the suite replaces: the price
+    test and the credits are theirs. A suite already scheduled in ``next``
+    (a cheaper replacement waiting for the renewal) is the change's ``before``.
+    """
     line = desired.product(bundle)
     assert line is not None
     cycle = now.cycle
     # The suite as it would stand today: its add-ons that are sold on today's cycle.
     sold_now = tuple((a, q) for a, q in line.addons if cycle in b.catalog.addons[a].cycles)
     suite_today = Config(cycle, (line._replace(addons=sold_now),))
-    replaced_today = Config(cycle, tuple(p for p in now.products if p.product in replaced))
+    replaced_today = Config(cycle, tuple(p for p in now.products if p.product in in_force))
     suite_price = monthly_list(b.catalog, suite_today, b.currency)
     replaced_price = monthly_list(b.catalog, replaced_today, b.currency)
     effective = Effective.NOW if suite_price >= replaced_price else Effective.RENEWAL
+    scheduled = b.running.product(bundle)
+    if scheduled is not None and effective is Effective.RENEWAL:
+        return  # the scheduled suite stays scheduled: its edition and seats change at renewal
     reason = (
         "costs at least as much as the products it replaces: takes effect now"
         if effective is Effective.NOW
         else "would cost less than the products it replaces: takes effect at renewal"
     )
     bare = _bare(line)
+    before: Any = (
+        _product_summary(scheduled)
+        if scheduled is not None
+        else {p: _product_summary(b.running.product(p)) for p in replaced}
+    )
+    today = {p: _product_summary(now.product(p)) for p in in_force}
+    running_op = (
+        _edit_product(bundle, lambda p: p._replace(edition=line.edition, agents=line.agents))
+        if scheduled is not None
+        else _swap_op(replaced, [bare])
+    )
     b.add(
         Kind.SUITE_REPLACEMENT,
         f"products.{bundle}",
         ("products", bundle),
-        {p: _product_summary(b.running.product(p)) for p in replaced},
+        before,
         _product_summary(bare),
         effective,
-        _swap_op(replaced, [bare]),
-        _swap_op(replaced, [bare]),
+        running_op,
+        _swap_op(in_force, [bare]),
+        today_value=None if today == before else today,
         reason=f"{b.catalog.products[bundle].name} {reason}",
     )
 
