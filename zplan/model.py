@@ -453,12 +453,34 @@ class Change(NamedTuple):
         return self.kind.action
 
 
+class LineMath(NamedTuple):
+    """How an invoice line's amount is computed, so that a person can check it (issue 14).
+
+    A full-cycle line is ``quantity x unit_price x months``; a proration is
+    ``(quantity x unit_price - before_quantity x before_unit_price) x months x
+    days / term_days``; a percent discount is ``percent_off`` of ``of``.
+    """
+
+    period_from: dt.date
+    period_to: dt.date
+    quantity: int = 0
+    unit_price: Decimal = ZERO
+    months: int = 0
+    before_quantity: int | None = None  # prorations: the line before the change
+    before_unit_price: Decimal | None = None
+    days: int | None = None  # prorations: remaining days of the term
+    term_days: int | None = None
+    percent_off: Decimal | None = None  # percent discounts: of the line's ``of``
+    of: Decimal | None = None
+
+
 class InvoiceLine(NamedTuple):
     line: str  # products.suite, products.suite.addons.copilot, promotion
     description: str
     kind: str  # purchase | renewal | proration | credit | discount
     amount: Decimal
     product: str | None = None  # the product the line belongs to (for promotion eligibility)
+    math: LineMath | None = None
 
 
 class Invoice(NamedTuple):
@@ -512,6 +534,11 @@ class AccountPlan(NamedTuple):
     estimates_used: bool = False
     proration: tuple[int, int] | None = None  # (remaining_days, term_days)
     current: Account | None = None  # the stored account rolled over to the plan's date
+    # What the plan shows beyond its own changes (issue 14; zplan.plan.outlook):
+    scheduled: tuple[Any, ...] = ()  # outlook.Scheduled: what stands scheduled for the renewal
+    run_rate: Recurring | None = None  # today's subscription priced as its renewal
+    recurring_steady: Recurring | None = None  # recurring_after once a limited promotion stops
+    estimated: tuple[str, ...] = ()  # names of the estimated catalog entries used
 
     @property
     def has_errors(self) -> bool:

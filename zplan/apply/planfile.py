@@ -20,8 +20,8 @@ from typing import Any
 
 from zplan import __version__
 from zplan.errors import PlanFileError
-from zplan.model import AccountPlan, Change, Invoice, Plan, Recurring
-from zplan.money import percent_to_json, to_json
+from zplan.model import AccountPlan, Change, Invoice, InvoiceLine, LineMath, Plan, Recurring
+from zplan.money import fmt, percent_to_json, to_json
 
 FORMAT_VERSION = "1"
 
@@ -124,20 +124,68 @@ def invoice_json(invoice: Invoice, currency: str) -> dict[str, Any]:
         "date": invoice.date.isoformat(),
         "cycle": invoice.cycle.value,
         "kind": invoice.kind,
-        "lines": [
-            {
-                "line": line.line,
-                "description": line.description,
-                "kind": line.kind,
-                "amount": _money(line.amount, currency),
-            }
-            for line in invoice.lines
-        ],
+        "lines": [line_json(line, currency) for line in invoice.lines],
         "subtotal": _money(invoice.subtotal, currency),
         "balance_applied": _money(invoice.balance_applied, currency),
         "balance_created": _money(invoice.balance_created, currency),
         "total": _money(invoice.total, currency),
     }
+
+
+def _price(amount: Decimal, currency: str) -> str:
+    """A unit price: the currency's places, or more when the catalog gives more."""
+    rounded = _money(amount, currency)
+    return rounded if Decimal(rounded) == amount else f"{amount.normalize():f}"
+
+
+def line_json(line: InvoiceLine, currency: str) -> dict[str, Any]:
+    """An invoice line, with what it takes to check its amount by hand (issue 14)."""
+    data: dict[str, Any] = {
+        "line": line.line,
+        "description": line.description,
+        "kind": line.kind,
+        "amount": _money(line.amount, currency),
+    }
+    math = line.math
+    if math is None:
+        return data
+    data["period"] = {"from": math.period_from.isoformat(), "to": math.period_to.isoformat()}
+    if math.percent_off is not None and math.of is not None:
+        data["percent_off"] = percent_to_json(math.percent_off)
+        data["of"] = _money(math.of, currency)
+    else:
+        data["quantity"] = math.quantity
+        data["unit_price"] = _price(math.unit_price, currency)
+        data["months"] = math.months
+        if math.days is not None and math.term_days is not None:
+            data["before"] = {
+                "quantity": math.before_quantity,
+                "unit_price": _price(math.before_unit_price or Decimal(0), currency),
+            }
+            data["proration"] = {"days": math.days, "term_days": math.term_days}
+    data["formula"] = formula(math, currency)
+    return data
+
+
+def formula(math: LineMath, currency: str) -> str:
+    """``25 × $115.00 × 12 months``, ``(30 × $169.00 − 25 × $115.00) × 12 months × 92/365``."""
+    if math.percent_off is not None and math.of is not None:
+        return f"{math.percent_off.normalize():f}% of {fmt(math.of, currency)}"
+    months = f"{math.months} month{'s' * (math.months != 1)}"
+
+    def term(quantity: int, price: Decimal) -> str:
+        return f"{quantity} × {fmt(price, currency) if _price(price, currency) == _money(price, currency) else _price(price, currency)}"
+
+    after = term(math.quantity, math.unit_price)
+    if math.days is None or math.term_days is None:
+        return f"{after} × {months}"
+    fraction = f"{math.days}/{math.term_days}"
+    before = term(math.before_quantity or 0, math.before_unit_price or Decimal(0))
+    if not math.before_quantity:
+        return f"{after} × {months} × {fraction}"
+    if not math.quantity:
+        return f"−{before} × {months} × {fraction}"
+    return f"({after} − {before}) × {months} × {fraction}"
 
 
 def _recurring(value: Recurring, currency: str) -> dict[str, Any]:
@@ -163,6 +211,7 @@ def account_json(plan: AccountPlan) -> dict[str, Any]:
     before, after = plan.recurring_before, plan.recurring_after
     delta = after.monthly - before.monthly
     percent = None if before.monthly == 0 else percent_to_json(delta / before.monthly * 100)
+    renewals_due = sum((r.invoice.total for r in plan.renewals), Decimal(0))
     result = plan.result
     promotion = None
     if result is not None and result.subscription is not None:
@@ -211,9 +260,12 @@ def account_json(plan: AccountPlan) -> dict[str, Any]:
             "monthly_delta": _money(delta, currency),
             "monthly_delta_percent": percent,
             "due_now": _money(plan.due_now, currency),
-            "renewals_due": _money(
-                sum((r.invoice.total for r in plan.renewals), Decimal(0)), currency
-            ),
+            "renewals_due": _money(renewals_due, currency),
+            # Issue 14: what the apply charges in all, today's run rate, and the
+            # recurring figure once a promotion that stops no longer discounts.
+            "charged_now": _money(plan.due_now + renewals_due, currency),
+            "run_rate": None if plan.run_rate is None else _recurring(plan.run_rate, currency),
+            "recurring_steady": _recurring(plan.recurring_steady or after, currency),
             "proration": None
             if plan.proration is None or not plan.prior
             else {"remaining_days": plan.proration[0], "term_days": plan.proration[1]},
@@ -222,7 +274,20 @@ def account_json(plan: AccountPlan) -> dict[str, Any]:
         "notes": list(plan.notes),
         "hints": list(plan.hints),
         "estimates_used": plan.estimates_used,
+        "estimated_prices": list(plan.estimated),
+        "scheduled": [_scheduled_json(s) for s in plan.scheduled],
         "desired": None if plan.desired is None else plan.desired.to_json(),
+    }
+
+
+def _scheduled_json(item: Any) -> dict[str, Any]:
+    return {
+        "address": item.address,
+        "kind": item.kind,
+        "today": item.today,
+        "at_renewal": item.at_renewal,
+        "effective_on": item.effective_on.isoformat(),
+        "outcome": item.outcome,
     }
 
 

@@ -36,6 +36,7 @@ from zplan.model import (
     Subscription,
 )
 from zplan.money import ZERO, fmt, round_money
+from zplan.plan import outlook
 from zplan.plan.diff import compare
 from zplan.plan.permissions import permission_problems, renewals_refusal
 from zplan.plan.pricing import (
@@ -135,6 +136,7 @@ def plan_account(
             f"{desired.subdomain} -o {desired.path}"
         )
     currency = desired.currency if stored is None else stored.currency
+    scheduled, run_rate, steady = _outlook(ctx.catalog, account, after, currency, after_rec)
     return AccountPlan(
         subdomain=desired.subdomain,
         path=desired.path,
@@ -155,7 +157,29 @@ def plan_account(
         estimates_used=_estimates(ctx.catalog, desired, after, account),
         proration=proration,
         current=account,
+        scheduled=tuple(scheduled),
+        run_rate=run_rate,
+        recurring_steady=steady,
+        estimated=tuple(outlook.estimated(ctx.catalog, _configs(desired, after, account))),
     )
+
+
+def _outlook(
+    catalog: Catalog,
+    account: Account | None,
+    after: Account | None,
+    currency: str,
+    after_rec: Recurring,
+) -> tuple[list[outlook.Scheduled], Recurring | None, Recurring | None]:
+    """What stands scheduled, today's run rate, and the recurring figure after promotions."""
+    sub = account.subscription if account is not None else None
+    new = after.subscription if after is not None else None
+    scheduled = [] if sub is None else outlook.scheduled(catalog, sub, new.next if new else None)
+    run_rate = None if sub is None else outlook.run_rate(catalog, sub, currency)
+    steady = None
+    if new is not None:
+        steady = outlook.steady(catalog, new.next, currency, new.term_end, new.promotion, after_rec)
+    return scheduled, run_rate, steady
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -420,7 +444,9 @@ def _change(
 
     remaining = (sub.term_end - today).days
     term_days = (sub.term_end - sub.term_start).days
-    lines = proration_lines(catalog, now, now_after, currency, remaining, term_days)
+    lines = proration_lines(
+        catalog, now, now_after, currency, remaining, term_days, (today, sub.term_end)
+    )
 
     # Promotions: at most one; adding, replacing or removing takes effect now.
     record = sub.promotion
@@ -639,15 +665,20 @@ def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
     return hints
 
 
-def _estimates(
-    catalog: Catalog, desired: Desired, after: Account | None, current: Account | None
-) -> bool:
-    """Whether any price the plan used (before or after, today or at renewal) is an estimate."""
+def _configs(desired: Desired, after: Account | None, current: Account | None) -> list[Config]:
+    """Every subscription the plan prices: the file, and today and at renewal before and after."""
     configs = [desired.config]
     for account in (after, current):
         if account is not None and account.subscription is not None:
             configs += [account.subscription.now, account.subscription.next]
-    for config in configs:
+    return configs
+
+
+def _estimates(
+    catalog: Catalog, desired: Desired, after: Account | None, current: Account | None
+) -> bool:
+    """Whether any price the plan used (before or after, today or at renewal) is an estimate."""
+    for config in _configs(desired, after, current):
         for product in config.products:
             if catalog.products[product.product].editions[product.edition].estimate:
                 return True

@@ -18,6 +18,7 @@ from zplan.model import (
     Cycle,
     Invoice,
     InvoiceLine,
+    LineMath,
     ProductLine,
     PromotionRecord,
     Recurring,
@@ -178,6 +179,14 @@ def price_invoice(
                 for line in targets:
                     off = round_money(line.amount * terms.percent_off / HUNDRED, currency)
                     if off != 0:
+                        math = None
+                        if line.math is not None:
+                            math = LineMath(
+                                line.math.period_from,
+                                line.math.period_to,
+                                percent_off=terms.percent_off,
+                                of=line.amount,
+                            )
                         all_lines.append(
                             InvoiceLine(
                                 line.line,
@@ -185,6 +194,7 @@ def price_invoice(
                                 "discount",
                                 -off,
                                 line.product,
+                                math,
                             )
                         )
             else:
@@ -234,7 +244,8 @@ def full_cycle_lines(
             if describe
             else ""
         )
-        result.append(InvoiceLine(billable.key, description, kind, amount, billable.product))
+        math = LineMath(start, end, billable.quantity, billable.unit_price, billable.cycle.months)
+        result.append(InvoiceLine(billable.key, description, kind, amount, billable.product, math))
     return result
 
 
@@ -322,7 +333,13 @@ def roll_over(catalog: Catalog, account: Account, today: dt.date) -> tuple[Accou
 
 
 def proration_lines(
-    catalog: Catalog, before: Config, after: Config, currency: str, remaining: int, term_days: int
+    catalog: Catalog,
+    before: Config,
+    after: Config,
+    currency: str,
+    remaining: int,
+    term_days: int,
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> list[InvoiceLine]:
     """One line per billable line an immediate change touches, prorated by whole days.
 
@@ -350,7 +367,20 @@ def proration_lines(
         else:
             description = f"{_transition(catalog, was, will)}, {days}"
         kind = "proration" if amount >= 0 else "credit"
-        result.append(InvoiceLine(key, description, kind, amount, ref.product))
+        math = None
+        if period is not None:
+            math = LineMath(
+                period[0],
+                period[1],
+                will.quantity if will else 0,
+                will.unit_price if will else ZERO,
+                cycle.months,
+                was.quantity if was else 0,
+                was.unit_price if was else ZERO,
+                remaining,
+                term_days,
+            )
+        result.append(InvoiceLine(key, description, kind, amount, ref.product, math))
     return result
 
 
