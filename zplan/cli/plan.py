@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -218,11 +219,55 @@ def _apply_saved(
         allow_cancel=allow_cancel,
         lock_timeout=lock_timeout,
     )
-    _report(outcome)
+    _report(outcome, _saved_charges(saved))
     return ExitCode.OK
 
 
-def _report(outcome: Any) -> None:
+Charges = dict[str, tuple[Decimal, str]]  # subdomain -> (amount charged now, currency)
+
+
+def _saved_charges(saved: dict[str, Any]) -> Charges:
+    """What a saved plan charges, per account: its due-now and pending renewals."""
+    charges = {}
+    for account in saved.get("accounts") or []:
+        totals = account.get("totals") or {}
+        charged = Decimal(totals.get("due_now", "0")) + Decimal(totals.get("renewals_due", "0"))
+        charges[account["subdomain"]] = (charged, str(totals.get("currency", "USD")))
+    return charges
+
+
+def _plan_charges(plan: Any) -> Charges:
+    """What the apply charges, per account that it writes (issue 14)."""
+    charges = {}
+    for account in plan.accounts:
+        if account.writes:
+            renewals = sum((r.invoice.total for r in account.renewals), Decimal(0))
+            charges[account.subdomain] = (account.due_now + renewals, account.currency)
+    return charges
+
+
+def _charged(charges: Charges, subdomains: Sequence[str], most: int = 10) -> list[str]:
+    from zplan.money import fmt
+
+    parts = [
+        f"{fmt(charges[s][0], charges[s][1])} to {s}"
+        for s in subdomains
+        if s in charges and charges[s][0]
+    ]
+    if len(parts) > most:
+        parts = [*parts[:most], f"more to {len(parts) - most} other accounts"]
+    return parts
+
+
+def _charge_question(charges: Charges) -> str:
+    """``Charge $4,968.00 to acme now (excluding tax)?``, or that nothing is charged."""
+    parts = _charged(charges, list(charges))
+    if not parts:
+        return "Nothing is charged now.\n"
+    return f"Charge {', '.join(parts)} now (excluding tax)?\n"
+
+
+def _report(outcome: Any, charges: Charges | None = None) -> None:
     for subdomain, when in sorted(outcome.already.items()):
         click.echo(f"{subdomain}: this plan was already applied at {when}; nothing to do.")
     if outcome.applied:
@@ -230,7 +275,11 @@ def _report(outcome: Any) -> None:
         if len(outcome.applied) > 10:
             names += f", and {len(outcome.applied) - 10} more"
         count = len(outcome.applied)
-        click.echo(f"Apply complete: {count} account{'s' * (count != 1)} changed ({names}).")
+        charged = _charged(charges or {}, outcome.applied)
+        said = f" Charged {', '.join(charged)} (excluding tax)." if charged else ""
+        if charges is not None and not charged:
+            said = " Nothing charged."
+        click.echo(f"Apply complete: {count} account{'s' * (count != 1)} changed ({names}).{said}")
     elif not outcome.already:
         click.echo("Apply complete: no changes.")
 
@@ -283,16 +332,18 @@ def _apply_files(
                 f"this plan cancels the subscription of {', '.join(cancelling)}",
                 hint="cancelling needs --allow-cancel",
             )
-        if not auto_approve and not _confirm(cancelling):
+        charges = _plan_charges(plan)
+        if not auto_approve and not _confirm(cancelling, _charge_question(charges)):
             click.echo("Apply cancelled.")
             return ExitCode.ERROR
         outcome = session.commit(allow_cancel)
-    _report(outcome)
+    _report(outcome, charges)
     return ExitCode.OK
 
 
-def _confirm(cancelling: list[str]) -> bool:
+def _confirm(cancelling: list[str], charge: str = "") -> bool:
     """Ask on the terminal; Ctrl-C propagates (exit 130), end of input declines."""
+    click.echo(charge, nl=False)
     if cancelling:
         wanted = ",".join(cancelling)
         question = (

@@ -30,11 +30,20 @@ def _changes(version: Version) -> str:
         before, after = change.get("before"), change.get("after")
         kind = change.get("kind") or "change"
         if isinstance(before, (dict, list)) or isinstance(after, (dict, list)):
-            parts.append(f"{kind} {change['address']}")
+            parts.append(f"{kind} {change['address']}{_effective(change)}")
         else:
             shown = ["(none)" if v is None else v for v in (before, after)]
-            parts.append(f"{change['address']} {shown[0]} → {shown[1]}")
+            parts.append(f"{change['address']} {shown[0]} → {shown[1]}{_effective(change)}")
     return "; ".join(parts)
+
+
+def _effective(change: dict[str, Any]) -> str:
+    """When the change takes effect: ``[now]`` or ``[at renewal 2027-02-27]`` (issue 14)."""
+    if change.get("effective") == "renewal":
+        return f" [at renewal {change.get('effective_on', '')}]".replace(" ]", "]")
+    if change.get("effective") == "now":
+        return f" [now {change['effective_on']}]" if change.get("effective_on") else " [now]"
+    return ""
 
 
 def render_history(subdomain: str, versions: Sequence[Version], result: VerifyResult | None) -> str:

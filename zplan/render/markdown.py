@@ -69,16 +69,14 @@ def _table(document: dict[str, Any]) -> tuple[list[str], int]:
         sums[0] += before
         sums[1] += after
         sums[2] += due
-        if (
-            not account["changes"]
-            and not account["invoice"]["renewals"]
-            and not account["diagnostics"]
-        ):
+        if not _shown(account):
             unchanged += 1
             continue
         flag = " ⚠️" if account["diagnostics"] else ""
+        flag += " ⛔ cancelled" if _cancelled(account) else ""
         rows.append(
-            f"| {_code(account['subdomain'])}{flag} | {fmt(before, currency)}/mo | "
+            f"| {_code(account['subdomain'])}{flag} | {fmt(before, currency)}/mo"
+            f"{_run_rate_cell(account)} | "
             f"{fmt(after, currency)}/mo | {fmt(after - before, currency, signed=True)} | "
             f"{fmt(due, currency)} |"
         )
@@ -101,6 +99,8 @@ def _details(account: dict[str, Any]) -> list[str]:
         f"{fmt(Decimal(account['totals']['due_now']), currency)}</summary>"
     )
     out = [head, "", f"File: {_code(account['config']['path'])}", ""]
+    out += _scheduled_md(account)
+    out += _renewals_md(account, currency)
     if account["diagnostics"]:
         for d in account["diagnostics"]:
             out.append(f"- **{d['severity']}** {_code(d['path'])}: {_cell(d['message'])}")
@@ -122,13 +122,19 @@ def _details(account: dict[str, Any]) -> list[str]:
         out.append("")
     lines = account["invoice"]["lines"]
     if lines:
-        out += ["Due now (invoice preview):", "", "| Line | Amount |", "| --- | ---: |"]
+        out += [
+            "Due now (invoice preview):",
+            "",
+            "| Line | Period | Computed | Amount |",
+            "| --- | --- | --- | ---: |",
+        ]
         for line in lines:
-            out.append(
-                f"| {_cell(line['description'])} | {fmt(Decimal(line['amount']), currency)} |"
-            )
-        out.append(f"| **Due now** | **{fmt(Decimal(account['invoice']['due_now']), currency)}** |")
+            out.append(_line_row(line, currency))
+        out.append(
+            f"| **Due now** | | | **{fmt(Decimal(account['invoice']['due_now']), currency)}** |"
+        )
         out.append("")
+    out += _money_summary(account, currency)
     for note in account["notes"]:
         out.append(f"> **Note:** {_cell(note)}")
     for hint in account["hints"]:
@@ -142,20 +148,180 @@ def _short(value: Any) -> str:
         return "—"
     if isinstance(value, dict):
         if "edition" in value:
-            return f"{value['edition']} ×{value['agents']}"
+            return f"{value['edition']} ×{value['agents']}{_addons(value)}"
         if "products" in value:
-            return ", ".join(
-                f"{k} {v['edition']} ×{v['agents']}" for k, v in value["products"].items()
+            products = ", ".join(
+                f"{k} {v['edition']} ×{v['agents']}{_addons(v)}"
+                for k, v in value["products"].items()
             )
+            return f"{products}; {value['cycle']}" if "cycle" in value else products
         return ", ".join(f"{k}: {_short(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "[]"
     return str(value)
 
 
+def _addons(value: dict[str, Any]) -> str:
+    addons = value.get("addons") or {}
+    if not addons:
+        return ""
+    return " + " + ", ".join(k if q is True else f"{k} ×{q}" for k, q in addons.items())
+
+
+# What will happen to the money beyond the changes (issue 14) ---------------------
+
+
+def _cancelled(account: dict[str, Any]) -> bool:
+    return any(item["kind"] == "cancel" for item in account.get("scheduled") or []) or any(
+        c["kind"] == "cancel" for c in account["changes"]
+    )
+
+
+def _shown(account: dict[str, Any]) -> bool:
+    """Accounts with changes, renewals, problems or something scheduled get a row and details."""
+    return bool(
+        account["changes"]
+        or account["invoice"]["renewals"]
+        or account["diagnostics"]
+        or account.get("scheduled")
+    )
+
+
+def _run_rate_cell(account: dict[str, Any]) -> str:
+    totals = account["totals"]
+    rate = totals.get("run_rate")
+    if not rate or rate["monthly"] == totals["recurring_before"]["monthly"]:
+        return ""
+    return f" (today {fmt(Decimal(rate['monthly']), totals['currency'])}/mo)"
+
+
+def _scheduled_md(account: dict[str, Any]) -> list[str]:
+    items = account.get("scheduled") or []
+    if not items:
+        return []
+    out = []
+    for item in items:
+        if item["kind"] == "cancel":
+            out.append(
+                f"> ⛔ **Cancelled: the subscription of {_code(account['subdomain'])} ends on "
+                f"{item['effective_on']}; nothing renews.**"
+            )
+            out.append("")
+    rest = [i for i in items if i["kind"] != "cancel"]
+    if rest:
+        out += [
+            f"Scheduled for the renewal on {items[0]['effective_on']}:",
+            "",
+            "| Address | Today → at renewal | Kind | This plan |",
+            "| --- | --- | --- | --- |",
+        ]
+        for item in rest:
+            transition = f"{_short(item['today'])} → {_short(item['at_renewal'])}"
+            out.append(
+                f"| {_code(item['address'])} | {_cell(transition)} | "
+                f"{item['kind'].replace('_', ' ')} | {item['outcome']} |"
+            )
+        out.append("")
+    return out
+
+
+def _renewals_md(account: dict[str, Any], currency: str) -> list[str]:
+    out = []
+    for renewal in account["invoice"]["renewals"]:
+        if renewal.get("ended"):
+            out += [f"The subscription ended on {renewal['date']} (cancelled).", ""]
+            continue
+        out += [
+            f"**Renewal pending on {renewal['date']}, charged with the apply: "
+            f"{fmt(Decimal(renewal['total']), currency)}** ({renewal['cycle']})",
+            "",
+            "| Line | Period | Computed | Amount |",
+            "| --- | --- | --- | ---: |",
+        ]
+        out += [_line_row(line, currency) for line in renewal["lines"]]
+        out.append("")
+    return out
+
+
+def _line_row(line: dict[str, Any], currency: str) -> str:
+    period = line.get("period")
+    when = f"{period['from']} to {period['to']}" if period else ""
+    return (
+        f"| {_cell(line['description'])} | {when} | {_cell(line.get('formula', ''))} | "
+        f"{fmt(Decimal(line['amount']), currency)} |"
+    )
+
+
+def _money_summary(account: dict[str, Any], currency: str) -> list[str]:
+    totals = account["totals"]
+    out = []
+    renewals = Decimal(totals.get("renewals_due", "0"))
+    if renewals:
+        out.append(
+            f"**Charged now: {fmt(Decimal(totals['charged_now']), currency)}** (due now "
+            f"{fmt(Decimal(totals['due_now']), currency)} + pending renewals "
+            f"{fmt(renewals, currency)}, excluding tax)"
+        )
+        out.append("")
+    steady, after = totals.get("recurring_steady"), totals["recurring_after"]
+    promotion = account.get("promotion")
+    if steady and promotion and steady["per_cycle"] != after["per_cycle"]:
+        duration = promotion["duration"]
+        how = duration if isinstance(duration, str) else f"{duration['cycles']} cycles"
+        out.append(
+            f"Next renewal {fmt(Decimal(after['per_cycle']), currency)} {after['cycle']} "
+            f"({_code(promotion['code'])}, {how}), then "
+            f"{fmt(Decimal(steady['per_cycle']), currency)} {steady['cycle']}."
+        )
+        out.append("")
+    return out
+
+
+def _alerts(document: dict[str, Any], most: int = 20) -> list[str]:
+    """Cancellations and pending renewal charges, above the table: never folded away."""
+    alerts = []
+    for account in document["accounts"]:
+        currency = account["totals"]["currency"]
+        name = _code(account["subdomain"])
+        for item in account.get("scheduled") or []:
+            if item["kind"] == "cancel":
+                alerts.append(
+                    f"> ⛔ **{name} is cancelled: the subscription ends on "
+                    f"{item['effective_on']}; nothing renews.**"
+                )
+        for change in account["changes"]:
+            if change["kind"] == "cancel":
+                alerts.append(
+                    f"> ⛔ **This plan cancels {name}: the subscription ends on "
+                    f"{change['effective_on']}.**"
+                )
+        renewals = Decimal(account["totals"].get("renewals_due", "0"))
+        if renewals:
+            alerts.append(
+                f"> 🔁 **{name}: pending renewals of {fmt(renewals, currency)} are charged "
+                "with the apply.**"
+            )
+    if len(alerts) > most:
+        alerts = [*alerts[:most], f"> … and {len(alerts) - most} more (see below)."]
+    return [*[f"{a}\n" for a in alerts]] if alerts else []
+
+
+def _estimated(document: dict[str, Any]) -> str:
+    if not document["catalog"]["estimates_used"]:
+        return ""
+    names: list[str] = []
+    for account in document["accounts"]:
+        names += [n for n in account.get("estimated_prices") or [] if n not in names]
+    return (
+        f" · some prices are estimates ({', '.join(names)})"
+        if names
+        else (" · some prices are estimates")
+    )
+
+
 def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
     """The comment; detail blocks are dropped from the end until it fits under ``limit``."""
-    head = [MARKER, *_headline(document), ""]
+    head = [MARKER, *_headline(document), "", *_alerts(document)]
     if not document.get("applyable", True):
         head += ["> ❌ **This plan has errors and cannot be applied.**", ""]
     for d in document.get("diagnostics", []):
@@ -178,13 +344,13 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
         "",
         f"<sub>zplan {document.get('zplan_version', '')} · priced on "
         f"{document['priced_on']} · catalog {_code(document['catalog']['id'])}"
-        f"{' · some prices are estimates' if document['catalog']['estimates_used'] else ''}"
+        f"{_cell(_estimated(document))}"
         "</sub>",
         "",
     ]
     details: list[list[str]] = []
     for account in document["accounts"]:
-        if account["changes"] or account["diagnostics"] or account["invoice"]["renewals"]:
+        if _shown(account):
             details.append(_details(account))
     # Totals always fit: cut table rows (never the totals) and detail blocks as needed.
     body_rows = table[2:]

@@ -43,22 +43,15 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
     if prior["exists"]:
         out.append(style(f"Account {title}", "bold"))
         out.append(
-            f"  today: {_today_line(account)}; renews on {prior['term_end']} "
+            f"  today: {_today_line(account)}; {_renews_or_ends(account, style)} "
             f"(term {prior['term_start']} to {prior['term_end']})"
         )
     else:
         out.append(style(f"Account {title}", "bold") + ": no subscription yet (first purchase)")
     for diagnostic in account["diagnostics"]:
         out.append(_diagnostic_line(diagnostic, style))
-    renewals = account["invoice"]["renewals"]
-    for renewal in renewals:
-        if renewal.get("ended"):
-            out.append(f"  ! the subscription ended on {renewal['date']} (cancelled)")
-        else:
-            out.append(
-                f"  renewal pending on {renewal['date']}: "
-                f"{fmt(Decimal(renewal['total']), currency)} ({renewal['cycle']})"
-            )
+    out.extend(_renewals(account, currency, style))
+    out.extend(_scheduled(account, style))
     changes = account["changes"]
     if not changes and any(d["severity"] == "error" for d in account["diagnostics"]):
         out.append(f"  No plan for {account['subdomain']}: fix the errors above.")
@@ -68,6 +61,17 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
         out.append(
             f"  No changes. The subscription of {account['subdomain']} matches the configuration."
         )
+        charged = Decimal(account["totals"].get("charged_now", "0"))
+        if charged:
+            out.append(
+                style(
+                    f"  Charged now: {fmt(charged, currency)} for the pending renewals "
+                    "(excluding tax).",
+                    "bold",
+                )
+            )
+        if account["prior"]["exists"]:
+            out.extend(_recurring(account, currency))
         out.extend(_notes(account, style))
         return out
     out.append("")
@@ -115,7 +119,8 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
     out.append(
         style(
             f"Plan: {summary['add']} to add, {summary['change']} to change, "
-            f"{summary['remove']} to remove ({summary['at_renewal']} at renewal).",
+            f"{summary['remove']} to remove ({summary['at_renewal']} at renewal)."
+            f"{_charged(account, currency)}",
             "bold",
         )
     )
@@ -143,6 +148,7 @@ def _invoice(account: dict[str, Any], currency: str) -> list[str]:
             f"    {line['description'].ljust(width)}  "
             f"{fmt(Decimal(line['amount']), currency).rjust(14)}"
         )
+        out.extend(_line_math(line))
     if Decimal(invoice["balance_created"]):
         out.append(
             f"    credit kept as account balance: "
@@ -177,7 +183,7 @@ def _recurring(account: dict[str, Any], currency: str) -> list[str]:
         f"  per cycle: {fmt(Decimal(before['per_cycle']), currency)} {before['cycle']} → "
         f"{fmt(Decimal(after['per_cycle']), currency)} {after['cycle']} (excluding tax)"
     )
-    return [line, per]
+    return [line, per, *_run_rate(account, currency), *_steady(account, currency)]
 
 
 def _notes(account: dict[str, Any], style: Style) -> list[str]:
@@ -185,13 +191,148 @@ def _notes(account: dict[str, Any], style: Style) -> list[str]:
     for note in account["notes"]:
         out.append(f"  {style('note:', 'cyan')} {note}")
     if account.get("estimates_used"):
+        named = account.get("estimated_prices") or []
+        which = f": {', '.join(named)}" if named else ""
         out.append(
             f"  {style('note:', 'cyan')} some prices in this plan are estimates "
-            "(estimate: true in the catalog)"
+            f"(estimate: true in the catalog){which}"
         )
     for hint in account["hints"]:
         out.append(f"  {style('hint:', 'magenta')} {hint}")
     return out
+
+
+# What will happen to the money beyond the changes (issue 14) ---------------------
+
+
+def _renews_or_ends(account: dict[str, Any], style: Style) -> str:
+    prior = account["prior"]
+    if (prior.get("next") or {}).get("status") == "cancelled":
+        return style(f"CANCELLED: ends on {prior['term_end']}, nothing renews", "red", "bold")
+    return f"renews on {prior['term_end']}"
+
+
+def _renewals(account: dict[str, Any], currency: str, style: Style) -> list[str]:
+    """Pending renewals are charges: each with its amount and its lines."""
+    out = []
+    for renewal in account["invoice"]["renewals"]:
+        if renewal.get("ended"):
+            out.append(f"  ! the subscription ended on {renewal['date']} (cancelled)")
+            continue
+        out.append(
+            style(
+                f"  renewal pending on {renewal['date']}: "
+                f"{fmt(Decimal(renewal['total']), currency)} ({renewal['cycle']}), "
+                "charged with the apply",
+                "bold",
+            )
+        )
+        width = max((len(line["description"]) for line in renewal["lines"]), default=0)
+        for line in renewal["lines"]:
+            out.append(
+                f"    {line['description'].ljust(width)}  "
+                f"{fmt(Decimal(line['amount']), currency).rjust(14)}"
+            )
+            out.extend(_line_math(line))
+        if Decimal(renewal["balance_applied"]):
+            applied = fmt(Decimal(renewal["balance_applied"]), currency)
+            out.append(f"    account balance applied: -{applied}")
+    return out
+
+
+_SCHEDULED_SYMBOLS = {"product_remove": "-", "unbundle": "-", "addon_remove": "-", "cancel": "!"}
+_OUTCOMES = {"withdrawn": "this plan withdraws it", "changed": "this plan changes it (below)"}
+
+
+def _scheduled(account: dict[str, Any], style: Style) -> list[str]:
+    """What already stands scheduled for the renewal, a cancellation first and loudest."""
+    items = account.get("scheduled") or []
+    if not items:
+        return []
+    out = ["", f"  Scheduled for the renewal on {items[0]['effective_on']}:"]
+    width = max(len(item["address"]) for item in items)
+    for item in items:
+        outcome = _OUTCOMES.get(item["outcome"])
+        tail = f"  ({outcome})" if outcome else ""
+        if item["kind"] == "cancel":
+            out.append(
+                style(
+                    f"    ! CANCELLED: the subscription of {account['subdomain']} ends on "
+                    f"{item['effective_on']}; nothing renews{tail}",
+                    "red",
+                    "bold",
+                )
+            )
+            continue
+        symbol = _SCHEDULED_SYMBOLS.get(item["kind"], "~")
+        today, renewing = _value(item["today"]), _value(item["at_renewal"])
+        if item["at_renewal"] is None:
+            renewing = "(removed)"
+        out.append(
+            f"    {symbol} {item['address'].ljust(width)}  {today} → {renewing}  "
+            f"[{item['kind'].replace('_', ' ')}]{tail}"
+        )
+    return out
+
+
+def _line_math(line: dict[str, Any]) -> list[str]:
+    """The line's period and how its amount is computed, to check it by hand."""
+    if "formula" not in line:
+        return []
+    period = line.get("period") or {}
+    when = f"{period['from']} to {period['to']}: " if period else ""
+    if period and period["from"] in line["description"]:
+        when = ""  # a full-cycle line names its period already
+    return [f"      {when}{line['formula']}"]
+
+
+def _charged(account: dict[str, Any], currency: str) -> str:
+    totals = account["totals"]
+    charged = Decimal(totals.get("charged_now", totals["due_now"]))
+    renewals = Decimal(totals.get("renewals_due", "0"))
+    if renewals:
+        return (
+            f" Charged now: {fmt(charged, currency)} (due now "
+            f"{fmt(Decimal(totals['due_now']), currency)} + pending renewals "
+            f"{fmt(renewals, currency)}, excluding tax)."
+        )
+    return f" Charged now: {fmt(charged, currency)} (excluding tax)."
+
+
+def _run_rate(account: dict[str, Any], currency: str) -> list[str]:
+    """Today's run rate beside the renewal figure when they differ, and why."""
+    totals = account["totals"]
+    rate = totals.get("run_rate")
+    if not rate or rate["monthly"] == totals["recurring_before"]["monthly"]:
+        return []
+    renews_on = account["prior"]["term_end"]
+    if (account["prior"].get("next") or {}).get("status") == "cancelled":
+        why = f"the subscription is cancelled: nothing renews on {renews_on}"
+    else:
+        why = f"the changes scheduled for {renews_on} take effect at that renewal"
+    return [f"  today's run rate: {fmt(Decimal(rate['monthly']), currency)}/mo; {why}"]
+
+
+def _steady(account: dict[str, Any], currency: str) -> list[str]:
+    """A promotion that stops is shown as what it is, not as a recurring saving."""
+    totals = account["totals"]
+    after, steady = totals["recurring_after"], totals.get("recurring_steady")
+    promotion = account.get("promotion")
+    if not steady or steady["per_cycle"] == after["per_cycle"] or promotion is None:
+        return []
+    duration = promotion["duration"]
+    how = (
+        "once"
+        if duration == "once"
+        else f"{duration['cycles']} cycles from {promotion['added_on']}"
+        if isinstance(duration, dict)
+        else str(duration)
+    )
+    return [
+        f"  next renewal {fmt(Decimal(after['per_cycle']), currency)} {after['cycle']} "
+        f"({promotion['code']}, {how}), then {fmt(Decimal(steady['per_cycle']), currency)} "
+        f"{steady['cycle']} ({fmt(Decimal(steady['monthly']), currency)}/mo)"
+    ]
 
 
 def _diagnostic_line(diagnostic: dict[str, Any], style: Style) -> str:
