@@ -25,11 +25,12 @@ def _by_hand(line: dict[str, Any]) -> Decimal:
         return -(Decimal(line["of"]) * Decimal(line["percent_off"]) / 100).quantize(
             CENT, ROUND_HALF_UP
         )
-    after = line["quantity"] * Decimal(line["unit_price"]) * line["months"]
+    after: Decimal = int(line["quantity"]) * Decimal(line["unit_price"]) * int(line["months"])
     if "proration" not in line:
         return after.quantize(CENT, ROUND_HALF_UP)
-    before = line["before"]["quantity"] * Decimal(line["before"]["unit_price"]) * line["months"]
-    days, term = line["proration"]["days"], line["proration"]["term_days"]
+    before = int(line["before"]["quantity"]) * Decimal(line["before"]["unit_price"])
+    before *= int(line["months"])
+    days, term = int(line["proration"]["days"]), int(line["proration"]["term_days"])
     return ((after - before) * days / term).quantize(CENT, ROUND_HALF_UP)
 
 
