@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
+from zplan.load.yamlerrors import Explained, explain
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
@@ -461,6 +462,12 @@ class _Builder:
                 self.problem(
                     line, column, "too-deep", f"the document nests deeper than {MAX_DEPTH} levels"
                 )
+            elif (explained := _explain(self.document.text, exc)) is not None:
+                # Where the person went wrong, rather than where the parser gave up (issue 14).
+                self.problem(*explained[:2], "yaml-syntax", *explained[2:4])
+                if explained.path:
+                    last = self.document.diagnostics[-1]
+                    self.document.diagnostics[-1] = replace(last, path=explained.path)
             else:
                 self.problem(line, column, "yaml-syntax", message, hint)
             self.document.data = None
@@ -772,6 +779,15 @@ class _Builder:
         if key not in parent.pos.entries:
             parent.value[key] = value
             parent.pos.entries[key] = (*parent.key_at, pos)
+
+
+def _explain(text: str, exc: yaml.MarkedYAMLError) -> Explained | None:
+    """The syntax error explained, or None: the explanation is a best effort over the text,
+    and any surprise in it leaves the parser's own words rather than a crash."""
+    try:
+        return explain(text, exc)
+    except Exception:  # a best effort: the parser's message still stands
+        return None
 
 
 def _show_tag(tag: str | None) -> str:
