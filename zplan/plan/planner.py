@@ -136,7 +136,9 @@ def plan_account(
             f"{desired.subdomain} -o {desired.path}"
         )
     currency = desired.currency if stored is None else stored.currency
-    scheduled, run_rate, steady = _outlook(ctx.catalog, account, after, currency, after_rec)
+    scheduled, run_rate, steady = _outlook(
+        ctx.catalog, account, after, currency, before_rec, after_rec
+    )
     return AccountPlan(
         subdomain=desired.subdomain,
         path=desired.path,
@@ -169,13 +171,21 @@ def _outlook(
     account: Account | None,
     after: Account | None,
     currency: str,
+    before_rec: Recurring,
     after_rec: Recurring,
 ) -> tuple[list[outlook.Scheduled], Recurring | None, Recurring | None]:
     """What stands scheduled, today's run rate, and the recurring figure after promotions."""
     sub = account.subscription if account is not None else None
     new = after.subscription if after is not None else None
-    scheduled = [] if sub is None else outlook.scheduled(catalog, sub, new.next if new else None)
-    run_rate = None if sub is None else outlook.run_rate(catalog, sub, currency)
+    scheduled: list[outlook.Scheduled] = []
+    run_rate: Recurring | None = None
+    if (
+        sub is not None and sub.now == sub.next
+    ):  # nothing scheduled: today's run rate is the renewal (most plans)
+        run_rate = before_rec
+    elif sub is not None:
+        scheduled = outlook.scheduled(catalog, sub, new.next if new else None)
+        run_rate = outlook.run_rate(catalog, sub, currency)
     steady = None
     if new is not None:
         steady = outlook.steady(catalog, new.next, currency, new.term_end, new.promotion, after_rec)
