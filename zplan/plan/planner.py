@@ -179,10 +179,8 @@ def _outlook(
     new = after.subscription if after is not None else None
     scheduled: list[outlook.Scheduled] = []
     run_rate: Recurring | None = None
-    if (
-        sub is not None and sub.now == sub.next
-    ):  # nothing scheduled: today's run rate is the renewal (most plans)
-        run_rate = before_rec
+    if sub is not None and sub.now == sub.next:
+        run_rate = before_rec  # nothing scheduled (most plans): the renewal is today's run rate
     elif sub is not None:
         scheduled = outlook.scheduled(catalog, sub, new.next if new else None)
         run_rate = outlook.run_rate(catalog, sub, currency)
