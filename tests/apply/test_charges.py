@@ -62,3 +62,16 @@ def test_a_plan_that_charges_nothing_says_so(tmp_path: Path) -> None:
     assert code == 1, output
     assert "Nothing is charged now.\n" + PROMPT in output
     assert "Apply cancelled." in output
+
+
+def test_a_saved_plan_apply_states_what_it_charged(tmp_path: Path) -> None:
+    from tests.conftest import invoke
+
+    state, path, saved = tmp_path / "state.db", tmp_path / "acme.yaml", tmp_path / "plan.json"
+    path.write_text(FILE.format(agents=20), encoding="utf-8")
+    planned = invoke(_argv(state, "2026-01-04", "plan", str(path), "--out", str(saved)))
+    assert planned.code == 0, planned.output
+    applied = invoke(_argv(state, "2026-01-04", "apply", str(saved)))
+    assert applied.code == 0, applied.output
+    # Support Team 20 x 19 x 12 = 4,560.00, as the saved plan says.
+    assert "Apply complete: 1 account changed (acme). Charged $4,560.00 to acme" in applied.out

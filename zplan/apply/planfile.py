@@ -174,7 +174,9 @@ def formula(math: LineMath, currency: str) -> str:
     months = f"{math.months} month{'s' * (math.months != 1)}"
 
     def term(quantity: int, price: Decimal) -> str:
-        return f"{quantity} × {fmt(price, currency) if _price(price, currency) == _money(price, currency) else _price(price, currency)}"
+        exact = _price(price, currency)  # a catalog price finer than cents is shown whole
+        shown = fmt(price, currency) if exact == _money(price, currency) else f"{exact} {currency}"
+        return f"{quantity} × {shown}"
 
     after = term(math.quantity, math.unit_price)
     if math.days is None or math.term_days is None:

@@ -312,11 +312,8 @@ def _estimated(document: dict[str, Any]) -> str:
     names: list[str] = []
     for account in document["accounts"]:
         names += [n for n in account.get("estimated_prices") or [] if n not in names]
-    return (
-        f" · some prices are estimates ({', '.join(names)})"
-        if names
-        else (" · some prices are estimates")
-    )
+    listed = f" ({', '.join(names)})" if names else ""
+    return f" · some prices are estimates{listed}"
 
 
 def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
