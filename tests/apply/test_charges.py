@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import invoke
 from tests.state.conftest import PROMPT, Terminal
 
 OWNER = "owner@acme.example"
@@ -65,8 +66,6 @@ def test_a_plan_that_charges_nothing_says_so(tmp_path: Path) -> None:
 
 
 def test_a_saved_plan_apply_states_what_it_charged(tmp_path: Path) -> None:
-    from tests.conftest import invoke
-
     state, path, saved = tmp_path / "state.db", tmp_path / "acme.yaml", tmp_path / "plan.json"
     path.write_text(FILE.format(agents=20), encoding="utf-8")
     planned = invoke(_argv(state, "2026-01-04", "plan", str(path), "--out", str(saved)))
