@@ -379,7 +379,7 @@ def test_a_broken_catalog_from_the_environment(
     ("content", "says"),
     [
         ("", "broken.yaml:1:1: (file): the file is empty"),
-        ("catalog: [x\n", "broken.yaml:2:1: catalog"),
+        ("catalog: [x\n", "broken.yaml:1:10: catalog: the '[' opened here is not closed"),
         ("zplan: 1\n", "broken.yaml:1:1: (file): this file is not a catalog"),
         (
             "catalog: x\nas_of: 2026-01-01\ncurrencies: [USD]\nproducts: {}\n",
