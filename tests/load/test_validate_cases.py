@@ -279,7 +279,7 @@ CASES = [
         "yaml-syntax",
         3,
         1,
-        "account",
+        "account.subdomain",  # the key on the line with the tab (issue 14)
         "indent with spaces",
     ),
     case(
@@ -288,17 +288,17 @@ CASES = [
         "yaml-syntax",
         4,
         28,
-        "account",
+        "account.owner",
         "mapping values are not allowed",
     ),
     case(
         "unclosed-quote",
         edit("edition: professional", 'edition: "professional'),
         "yaml-syntax",
-        17,
-        1,
+        13,  # where the quote opens (issue 14), not at the end of the file
+        14,
         "products.suite.edition",
-        "end of stream",
+        "opened here is never closed",
     ),
     case(
         "control-character",
