@@ -107,7 +107,13 @@ def test_a_scheduled_decrease_shows_beside_today_and_a_withdrawal_says_so(
         "today's run rate: $3,375.00/mo; the changes scheduled for 2027-01-04 take effect "
         "at that renewal" in text
     )
-    assert "$2,800.00/mo (today $3,375.00/mo)" in acme.plan("2026-05-01", "markdown")
+    markdown = acme.plan("2026-05-01", "markdown")
+    assert "$2,800.00/mo (today $3,375.00/mo)" in markdown
+    scheduled = (
+        "> 📅 `acme`: scheduled for the renewal on 2027-01-04: `products.suite.agents` 25 → 20."
+    )
+    assert scheduled in markdown
+    assert markdown.index(scheduled) < markdown.index("| Account |")
 
     acme.path.write_text(_file(SUITE_25), encoding="utf-8")
     text = acme.plan("2026-05-01")

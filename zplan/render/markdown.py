@@ -278,7 +278,7 @@ def _money_summary(account: dict[str, Any], currency: str) -> list[str]:
 
 
 def _alerts(document: dict[str, Any], most: int = 20) -> list[str]:
-    """Cancellations and pending renewal charges, above the table: never folded away."""
+    """Cancellations, scheduled changes and pending renewal charges, above the table."""
     alerts = []
     for account in document["accounts"]:
         currency = account["totals"]["currency"]
@@ -295,6 +295,21 @@ def _alerts(document: dict[str, Any], most: int = 20) -> list[str]:
                     f"> ⛔ **This plan cancels {name}: the subscription ends on "
                     f"{change['effective_on']}.**"
                 )
+        staying = [
+            i
+            for i in account.get("scheduled") or []
+            if i["kind"] != "cancel" and i["outcome"] == "stays"
+        ]
+        if staying:
+            listed = ", ".join(
+                f"{_code(i['address'])} {_cell(_short(i['today']))} → {_cell(_short(i['at_renewal']))}"
+                for i in staying[:3]
+            )
+            more = f" and {len(staying) - 3} more" if len(staying) > 3 else ""
+            alerts.append(
+                f"> 📅 {name}: scheduled for the renewal on {staying[0]['effective_on']}: "
+                f"{listed}{more}."
+            )
         renewals = Decimal(account["totals"].get("renewals_due", "0"))
         if renewals:
             alerts.append(
