@@ -17,27 +17,13 @@ from typing import Any, NamedTuple
 import pytest
 
 from tests.conftest import Zplan
+from tests.load import validate_support
 
-BASE = """\
-zplan: 1
-account:
-  subdomain: acme
-  owner: owner@acme.example
-  billing_admins:
-    - finance@acme.example
-billing:
-  cycle: annual
-  payment: card
-agreements:
-  master_subscription_agreement: accepted
-  privacy_policy: accepted
-products:
-  suite:
-    edition: professional
-    agents: 25
-    addons:
-      copilot: 25
-"""
+# The bad-input table's file, with a list of billing admins (a flow-sequence case needs one).
+BASE = validate_support.BASE.replace(
+    "  owner: owner@acme.example\n",
+    "  owner: owner@acme.example\n  billing_admins:\n    - finance@acme.example\n",
+)
 
 
 def edit(old: str, new: str) -> str:
