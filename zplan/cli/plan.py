@@ -17,6 +17,9 @@ from zplan.cli.options import (
     check_actor,
     cli,
     command,
+    extras,
+    policy_failed,
+    policy_options,
     render_plan,
     settings,
     write_private,
@@ -85,6 +88,7 @@ zplan plan accounts/ --format markdown > comment.md
 zplan plan accounts/ --out plan.json           # a signed plan, for zplan apply plan.json
 zplan plan accounts/ --detailed-exitcode        # exit 2 when there are changes (drift check)
 zplan --at 2027-03-01 plan accounts/acme.yaml  # what-if pricing at another date
+zplan plan accounts/ --policy policies/         # guardrails: Rego policies and budgets.yaml
 """,
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -101,16 +105,26 @@ zplan --at 2027-03-01 plan accounts/acme.yaml  # what-if pricing at another date
     is_flag=True,
     help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
 )
+@policy_options
 @click.pass_context
 def plan_command(
-    ctx: click.Context, paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    policy: tuple[str, ...],
+    policy_data: tuple[str, ...],
 ) -> int:
     """Price the changes that would bring each account to its file."""
     from zplan.pipeline import workflow
 
     config = settings(ctx)
+    more = extras(policy, policy_data, 12 if fmt == "markdown" else None)
     with config.store(create=out is not None) as store, StderrProgress() as progress:
-        document = workflow.make_plan(paths, config, store, save=out is not None, progress=progress)
+        document = workflow.make_plan(
+            paths, config, store, save=out is not None, progress=progress, extras=more
+        )
     applyable = bool(document["applyable"])
     saved = out is not None and applyable
     if out is not None and applyable:
@@ -123,6 +137,8 @@ def plan_command(
     if not applyable:
         if out is not None:
             click.echo(f"Error: the plan has errors, so it was not saved to {out}.", err=True)
+        return ExitCode.ERROR
+    if policy_failed(document):
         return ExitCode.ERROR
     changes = any(account["changes"] for account in document["accounts"])
     return ExitCode.CHANGES if detailed_exitcode and changes else ExitCode.OK

@@ -16,6 +16,7 @@ from zplan.errors import UsageError, ZplanError
 from zplan.load.document import Document
 from zplan.load.files import Workspace, read
 from zplan.model import Account, AccountType, Desired
+from zplan.pipeline.guardrails import Extras
 from zplan.pipeline.settings import Settings
 from zplan.state.base import Store, VersionWrite
 
@@ -51,8 +52,12 @@ def make_plan(
     *,
     save: bool = False,
     progress: Progress | None = None,
+    extras: Extras | None = None,
 ) -> dict[str, Any]:
-    """The plan document for every account under ``paths``; signed when ``save`` (if applyable)."""
+    """The plan document for every account under ``paths``; signed when ``save`` (if applyable).
+
+    ``extras``: policies to hold the plan against and forecast months (guardrails.py).
+    """
     from zplan.pipeline.bulk import plan_files
 
     document = plan_files(
@@ -64,6 +69,7 @@ def make_plan(
         settings.state,
         settings.clock.timestamp(),
         progress,
+        extras,
     )
     if save and document["applyable"]:  # a plan with errors is shown, never saved
         secret = store.signing_secret(create=True)

@@ -1,0 +1,144 @@
+"""Policies and the forecast, joined to the plan: per account (in the worker that plans it)
+and once over the whole plan (when the document is assembled)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from zplan import __version__
+
+if TYPE_CHECKING:
+    from zplan.load.catalog import Catalog
+    from zplan.model import AccountPlan
+    from zplan.policy.guard import Guard
+
+
+class Extras:
+    """What a plan adds beside the accounts: a guard, and forecast months (None: no forecast)."""
+
+    def __init__(
+        self, guard: Guard | None = None, months: int | None = None, detail: bool = False
+    ) -> None:
+        self.guard = guard
+        if guard is not None and guard.needs_forecast and months is None:
+            months = 12  # the annual ceiling is checked against the forecast
+        self.months = months
+        self.detail = detail
+
+    @property
+    def active(self) -> bool:
+        return self.guard is not None or self.months is not None
+
+
+def header(catalog: Catalog, today: dt.date) -> dict[str, Any]:
+    """The plan document's fields that every Rego input carries (as conftest sees them)."""
+    return {
+        "format_version": "1",
+        "zplan_version": __version__,
+        "priced_on": today.isoformat(),
+        "catalog": {"id": catalog.id, "sha256": catalog.sha256},
+    }
+
+
+def for_account(
+    extras: Extras,
+    catalog: Catalog,
+    today: dt.date,
+    planned: AccountPlan,
+    account: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One account's forecast and findings, as plain data (workers send it back)."""
+    out: dict[str, Any] = {}
+    forecast = None
+    if extras.months is not None and not planned.has_errors:
+        from zplan.plan.forecast import forecast_account, forecast_json
+
+        forecast = forecast_json(forecast_account(catalog, planned, today, extras.months))
+        out["forecast"] = forecast
+    if extras.guard is not None:
+        findings = extras.guard.check_account(header(catalog, today), account, forecast, today)
+        out["findings"] = [{**f.to_json(), "level": f.level.value} for f in findings]
+    return out
+
+
+def finish(
+    document: dict[str, Any],
+    extras: Extras,
+    catalog: Catalog,
+    today: dt.date,
+    results: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The document with ``forecast`` and ``policy``, from the accounts' results."""
+    results = [r for r in results if "account" in r]  # not the duplicates' (they have no plan)
+    forecasts = {f["subdomain"]: f for r in results if (f := r.get("forecast")) is not None}
+    if extras.months is not None:
+        from zplan.plan.forecast import totals_json
+
+        ordered = [forecasts[a["subdomain"]] for a in document["accounts"] if a["subdomain"] in forecasts]
+        document["forecast"] = {
+            "months": extras.months,
+            "start": today.isoformat(),
+            "totals": totals_json(ordered),
+        }
+        if extras.detail:
+            document["forecast"]["accounts"] = ordered
+    if extras.guard is not None:
+        document["policy"] = verdict(
+            extras.guard,
+            catalog,
+            today,
+            document["accounts"],
+            forecasts if extras.months is not None else None,
+            [f for r in results for f in r.get("findings", [])],
+        )
+    return document
+
+
+def verdict(
+    guard: Guard,
+    catalog: Catalog,
+    today: dt.date,
+    accounts: Sequence[Mapping[str, Any]],
+    forecasts: Mapping[str, Mapping[str, Any]] | None,
+    findings: Iterable[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The ``policy`` section: the accounts' findings, then the plan-wide ones."""
+    from zplan.policy.findings import Finding, Level
+    from zplan.policy.guard import plan_totals, results_json
+
+    found = [
+        Finding(Level(f["level"]), f["message"], f["source"], f["subdomain"], f["file"])
+        for f in findings
+    ]
+    found += guard.check_plan(header(catalog, today), plan_totals(accounts, forecasts))
+    return results_json(guard, found)
+
+
+def check_plans(
+    extras: Extras, catalog: Catalog, today: dt.date, plans: Sequence[AccountPlan]
+) -> dict[str, Any]:
+    """The ``policy`` section for plans made in this process (apply from files, saved plans)."""
+    from zplan.apply.planfile import account_json
+
+    assert extras.guard is not None
+    results = []
+    accounts = []
+    for planned in plans:
+        account = account_json(planned)
+        accounts.append(account)
+        results.append(for_account(extras, catalog, today, planned, account))
+    forecasts = {f["subdomain"]: f for r in results if (f := r.get("forecast")) is not None}
+    return verdict(
+        extras.guard,
+        catalog,
+        today,
+        accounts,
+        forecasts if extras.months is not None else None,
+        [f for r in results for f in r.get("findings", [])],
+    )
+
+
+def denied(policy: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    return [] if not policy else list(policy.get("deny") or [])
