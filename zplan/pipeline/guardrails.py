@@ -142,3 +142,76 @@ def check_plans(
 
 def denied(policy: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     return [] if not policy else list(policy.get("deny") or [])
+
+
+def enforce(
+    policy: Mapping[str, Any],
+    plans: Sequence[AccountPlan],
+    actor: str,
+    override: str | None,
+) -> dict[str, dict[str, Any]]:
+    """Refuse a denied plan unless the owner overrides it; the audit entry for each account.
+
+    The override is the owner's alone: the stored owner (the file's, for a new
+    account) of every account a denial names, and of every account written
+    when a plan-wide rule denies.
+    """
+    from zplan.errors import RefusedError
+
+    deny = denied(policy)
+    writing = [p for p in plans if p.writes]
+    if deny and override is None:
+        first = deny[0]["message"]
+        more = f" (and {len(deny) - 1} more)" if len(deny) > 1 else ""
+        raise RefusedError(
+            f"the plan breaks {len(deny)} guardrail{'s' * (len(deny) != 1)}: {first}{more}",
+            hint="change the plan, or, as the owner, apply with --override-policy REASON",
+        )
+    plan_wide = [d["message"] for d in deny if d.get("subdomain") is None]
+    entries: dict[str, dict[str, Any]] = {}
+    for planned in writing:
+        mine = [d["message"] for d in deny if d.get("subdomain") == planned.subdomain]
+        record: dict[str, Any] = {"digest": policy["digest"], "override": None}
+        if mine or plan_wide:
+            owner = _owner(planned)
+            if owner is None or owner.lower() != actor.lower():
+                raise RefusedError(
+                    f"{planned.subdomain}: only the owner ({owner}) may override its guardrails",
+                    hint=f"the actor is {actor}",
+                )
+            record["override"] = {"reason": override, "denied": [*mine, *plan_wide]}
+        entries[planned.subdomain] = {"policy": record}
+    return entries
+
+
+def _owner(planned: AccountPlan) -> str | None:
+    account = planned.current if planned.current is not None else planned.prior
+    if account is not None:
+        return account.owner
+    return planned.desired.owner if planned.desired is not None else None
+
+
+def check_saved_digest(saved: Mapping[str, Any], guard: Guard | None) -> None:
+    """A saved plan applies only under the policy set it was checked against (or none, both)."""
+    from zplan.errors import PlanFileError
+
+    recorded = (saved.get("policy") or {}).get("digest")
+    active = None if guard is None else guard.digest
+    if recorded == active:
+        return
+    if recorded is None:
+        raise PlanFileError(
+            "the plan was saved without policies, and policies are given now",
+            hint="make the plan again with the same --policy",
+        )
+    if active is None:
+        raise PlanFileError(
+            f"the plan was checked against the policy set {recorded[:19]}…, and no --policy "
+            "is given now",
+            hint="apply with the same --policy (and --policy-data)",
+        )
+    raise PlanFileError(
+        f"the plan was checked against the policy set {recorded[:19]}…, not the active one "
+        f"{active[:19]}…",
+        hint="apply with the same --policy, or make the plan again",
+    )

@@ -78,6 +78,31 @@ def make_plan(
     return document
 
 
+def make_forecast(
+    paths: Sequence[str],
+    settings: Settings,
+    store: Store,
+    months: int,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The forecast document of every account under ``paths``, and the accounts left out."""
+    document = make_plan(
+        paths, settings, store, progress=progress, extras=Extras(None, months, detail=True)
+    )
+    problems = [
+        f"{a['subdomain']}: the plan has errors, so it is not in the forecast"
+        for a in document["accounts"]
+        if any(d["severity"] == "error" for d in a["diagnostics"])
+    ]
+    problems += [f"{d['file']}: {d['message']}" for d in document["diagnostics"] if d["severity"] == "error"]
+    forecast = {
+        "priced_on": document["priced_on"],
+        "catalog": document["catalog"],
+        **document["forecast"],
+    }
+    return forecast, problems
+
+
 def file_problems(workspace: Workspace) -> list[Diagnostic]:
     """Diagnostics of files that give no account plan (they did not load or broke a rule)."""
     found = []
