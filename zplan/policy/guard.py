@@ -57,7 +57,7 @@ class Guard(NamedTuple):
             document = {**header, "accounts": [account]}
             subdomain, file = account["subdomain"], account["config"]["path"]
             found += [
-                Finding(level, message, rule, subdomain, file)
+                Finding(level, message, f"rego {rule}", subdomain, file)
                 for level, rule, message in self.rego.evaluate(document)
             ]
         return found
@@ -77,7 +77,7 @@ class Guard(NamedTuple):
             found += budget_checks.check_plan(self.budgets, figures)
         if self.rego is not None:
             document = {**header, "accounts": [], "totals": list(totals)}
-            found += [Finding(level, message, rule) for level, rule, message in self.rego.evaluate(document)]
+            found += [Finding(level, message, f"rego {rule}") for level, rule, message in self.rego.evaluate(document)]
         return found
 
 
