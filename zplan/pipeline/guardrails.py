@@ -22,10 +22,10 @@ class Extras:
         self, guard: Guard | None = None, months: int | None = None, detail: bool = False
     ) -> None:
         self.guard = guard
-        if guard is not None and guard.needs_forecast and months is None:
-            months = 12  # the annual ceiling is checked against the forecast
-        self.months = months
+        self.months = months  # the forecast shown in the document; None: none
         self.detail = detail
+        # A budget's annual ceiling is checked against the invoices of the next twelve months.
+        self.annual = guard is not None and guard.needs_forecast
 
     @property
     def active(self) -> bool:
@@ -57,6 +57,12 @@ def for_account(
 
         forecast = forecast_json(forecast_account(catalog, planned, today, extras.months))
         out["forecast"] = forecast
+    elif extras.annual and planned.changes and not planned.has_errors:
+        from zplan.plan.forecast import MONTHS, forecast_account, forecast_json
+
+        lite = forecast_account(catalog, planned, today, MONTHS, invoiced_only=True)
+        forecast = forecast_json(lite)
+        out["annual"] = forecast["annual_after"]
     if extras.guard is not None:
         findings = extras.guard.check_account(header(catalog, today), account, forecast, today)
         out["findings"] = [{**f.to_json(), "level": f.level.value} for f in findings]
@@ -72,11 +78,13 @@ def finish(
 ) -> dict[str, Any]:
     """The document with ``forecast`` and ``policy``, from the accounts' results."""
     results = [r for r in results if "account" in r]  # not the duplicates' (they have no plan)
-    forecasts = {f["subdomain"]: f for r in results if (f := r.get("forecast")) is not None}
+    forecasts = _forecasts(results)
     if extras.months is not None:
         from zplan.plan.forecast import totals_json
 
-        ordered = [forecasts[a["subdomain"]] for a in document["accounts"] if a["subdomain"] in forecasts]
+        ordered = [
+            forecasts[a["subdomain"]] for a in document["accounts"] if a["subdomain"] in forecasts
+        ]
         document["forecast"] = {
             "months": extras.months,
             "start": today.isoformat(),
@@ -90,10 +98,22 @@ def finish(
             catalog,
             today,
             document["accounts"],
-            forecasts if extras.months is not None else None,
+            forecasts if extras.months is not None or extras.annual else None,
             [f for r in results for f in r.get("findings", [])],
         )
     return document
+
+
+def _forecasts(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Per subdomain, what the plan-wide figures need of each account's forecast."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for result in results:
+        account = result.get("account") or {}
+        if result.get("forecast") is not None:
+            found[result["forecast"]["subdomain"]] = result["forecast"]
+        elif result.get("annual") is not None:
+            found[account["subdomain"]] = {"annual_after": result["annual"]}
+    return found
 
 
 def verdict(
@@ -128,14 +148,13 @@ def check_plans(
     for planned in plans:
         account = account_json(planned)
         accounts.append(account)
-        results.append(for_account(extras, catalog, today, planned, account))
-    forecasts = {f["subdomain"]: f for r in results if (f := r.get("forecast")) is not None}
+        results.append({"account": account, **for_account(extras, catalog, today, planned, account)})
     return verdict(
         extras.guard,
         catalog,
         today,
         accounts,
-        forecasts if extras.months is not None else None,
+        _forecasts(results) if extras.months is not None or extras.annual else None,
         [f for r in results for f in r.get("findings", [])],
     )
 

@@ -80,9 +80,18 @@ def horizon_end(today: dt.date, months: int) -> dt.date:
 
 
 def forecast_account(
-    catalog: Catalog, plan: AccountPlan, today: dt.date, months: int = MONTHS
+    catalog: Catalog,
+    plan: AccountPlan,
+    today: dt.date,
+    months: int = MONTHS,
+    *,
+    invoiced_only: bool = False,
 ) -> AccountForecast:
-    """Month by month, without the plan (``before``) and with it applied (``after``)."""
+    """Month by month, without the plan (``before``) and with it applied (``after``).
+
+    ``invoiced_only``: what a budget's annual ceiling needs, and no more: the run
+    rates are left at zero and ``before`` is not projected (a third of the work).
+    """
     pending = [r.invoice for r in plan.renewals]
     opening = [
         Event(today, EventKind.PENDING_RENEWAL, f"renewal of {r.invoice.date} charged", r.invoice.total)
@@ -90,7 +99,12 @@ def forecast_account(
         if not r.ended
     ]
     current = plan.current
-    before = _project(catalog, current, plan.currency, today, months, pending, opening)
+    rates = not invoiced_only
+    before = (
+        ()
+        if invoiced_only and plan.changes
+        else _project(catalog, current, plan.currency, today, months, pending, opening, rates)
+    )
     if plan.changes and plan.result is not None:
         assert plan.invoice is not None
         charged = [*pending, plan.invoice]
@@ -101,7 +115,7 @@ def forecast_account(
             plan.invoice.total,
         )
         after = _project(
-            catalog, plan.result, plan.currency, today, months, charged, [*opening, applied]
+            catalog, plan.result, plan.currency, today, months, charged, [*opening, applied], rates
         )
     else:
         after = before
@@ -116,6 +130,7 @@ def _project(
     months: int,
     opening: list[Invoice],
     opening_events: list[Event],
+    rates: bool = True,
 ) -> tuple[Month, ...]:
     """Renew ``account`` through the horizon; bucket invoices and events by month."""
     end = horizon_end(today, months)
@@ -138,7 +153,7 @@ def _project(
         stop = starts[index + 1] if index + 1 < len(starts) else end
         in_force = _state_on(states, start)
         rate = ZERO
-        if in_force is not None and in_force.subscription is not None:
+        if rates and in_force is not None and in_force.subscription is not None:
             sub = in_force.subscription
             rate = recurring(catalog, sub.now, currency, start, sub.promotion).monthly
         result.append(
@@ -234,7 +249,7 @@ def forecast_json(forecast: AccountForecast) -> dict[str, Any]:
                 "before": month_json(b, currency),
                 "after": month_json(a, currency),
             }
-            for b, a in zip(forecast.before, forecast.after, strict=True)
+            for b, a in zip(forecast.before or forecast.after, forecast.after, strict=True)
         ],
         "events": {
             "before": [event_json(e, currency) for m in forecast.before for e in m.events],

@@ -54,7 +54,7 @@ class Guard(NamedTuple):
         if self.budgets is not None:
             found += budget_checks.check_account(self.budgets, account, forecast, today)
         if self.rego is not None:
-            document = {**header, "accounts": [account]}
+            document = {**header, "accounts": [self.rego.shape(account)]}
             subdomain, file = account["subdomain"], account["config"]["path"]
             found += [
                 Finding(level, message, f"rego {rule}", subdomain, file)
