@@ -30,7 +30,12 @@ class Forge:
 
     def add(self, body: str) -> dict[str, Any]:
         self.next_id += 1
-        comment = {"id": self.next_id, "node_id": f"IC_{self.next_id}", "body": body, "hidden": False}
+        comment = {
+            "id": self.next_id,
+            "node_id": f"IC_{self.next_id}",
+            "body": body,
+            "hidden": False,
+        }
         self.comments.append(comment)
         return comment
 
@@ -53,7 +58,10 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(raw)
 
         def _authorised(self) -> bool:
-            ok = self.headers.get("Authorization") == "Bearer t0ken" or self.headers.get("PRIVATE-TOKEN") == "t0ken"
+            ok = (
+                self.headers.get("Authorization") == "Bearer t0ken"
+                or self.headers.get("PRIVATE-TOKEN") == "t0ken"
+            )
             if not ok:
                 self._send(401, {"message": "Bad credentials"})
             return ok
@@ -64,19 +72,26 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
             path, _, query = self.path.partition("?")
             forge.calls.append(f"{method} {path}")
             body = self._body() if method in ("POST", "PATCH", "PUT") else None
-            listing = path in ("/repos/o/r/issues/7/comments", "/api/v4/projects/3/merge_requests/7/notes")
+            listing = path in (
+                "/repos/o/r/issues/7/comments",
+                "/api/v4/projects/3/merge_requests/7/notes",
+            )
             if method == "GET" and listing:
                 params = dict(p.split("=") for p in query.split("&") if p)
                 page, size = int(params.get("page", 1)), int(params.get("per_page", 30))
                 chunk = forge.comments[(page - 1) * size : page * size]
-                return self._send(200, [{k: c[k] for k in ("id", "node_id", "body")} for c in chunk])
+                return self._send(
+                    200, [{k: c[k] for k in ("id", "node_id", "body")} for c in chunk]
+                )
             if method == "POST" and listing:
                 return self._send(201, forge.add(body["body"]))
             if method == "POST" and path == "/graphql":
                 for comment in forge.comments:
                     if comment["node_id"] == body["variables"]["id"]:
                         comment["hidden"] = True
-                return self._send(200, {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}})
+                return self._send(
+                    200, {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}}
+                )
             ident = int(path.rsplit("/", 1)[-1])
             [comment] = [c for c in forge.comments if c["id"] == ident]
             if method in ("PATCH", "PUT"):
@@ -85,19 +100,19 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
             forge.comments.remove(comment)
             return self._send(204)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's names
+        def do_GET(self) -> None:
             self._route("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._route("POST")
 
-        def do_PATCH(self) -> None:  # noqa: N802
+        def do_PATCH(self) -> None:
             self._route("PATCH")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._route("PUT")
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             self._route("DELETE")
 
     return Handler
@@ -168,7 +183,9 @@ def test_new_posts_every_time(forge: tuple[Forge, str], tmp_path: Path) -> None:
     assert len(state.comments) == 2
 
 
-def test_hide_and_new_minimizes_the_earlier_comments(forge: tuple[Forge, str], tmp_path: Path) -> None:
+def test_hide_and_new_minimizes_the_earlier_comments(
+    forge: tuple[Forge, str], tmp_path: Path
+) -> None:
     state, url = forge
     _post(url, tmp_path, _plan("$10.00"), "new")
     _post(url, tmp_path, _plan("$20.00"), "hide-and-new")
@@ -191,7 +208,9 @@ def test_on_change_posts_only_when_the_priced_result_changed(
 ) -> None:
     state, url = forge
     _post(url, tmp_path, _plan("$10.00", commit="aaa"), "on-change")
-    said = _post(url, tmp_path, _plan("$10.00", commit="bbb"), "on-change")  # a new commit, same money
+    said = _post(
+        url, tmp_path, _plan("$10.00", commit="bbb"), "on-change"
+    )  # a new commit, same money
     assert "not posting" in said
     assert len(state.comments) == 1
     _post(url, tmp_path, _plan("$12.00", commit="ccc"), "on-change")

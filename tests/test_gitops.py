@@ -573,7 +573,9 @@ def test_pull_request_comment_renders_as_html(zplan: Zplan, state: str, tmp_path
     assert html.count("<details>") == html.count("</details>") == 3
     assert "<summary><b>bellhop</b>: 0 to add, 1 to change" in html
     # Inside each <details>, the change list is a real table, not pipes in a paragraph.
-    assert html.count("<table>") == 1 + 3 + 3 + 1  # summary; per account: changes, invoice; forecast
+    assert (
+        html.count("<table>") == 1 + 3 + 3 + 1
+    )  # summary; per account: changes, invoice; forecast
     assert "| ---" not in html
     assert "<code>products.suite.agents</code>" in html
 

@@ -53,7 +53,18 @@ files = st.builds(
 
 def apply(state: str, at: str, path: Path) -> int:
     result = invoke(
-        ["--state", state, "--at", at, "--actor", OWNER, "apply", "--auto-approve", "--allow-cancel", str(path)]
+        [
+            "--state",
+            state,
+            "--at",
+            at,
+            "--actor",
+            OWNER,
+            "apply",
+            "--auto-approve",
+            "--allow-cancel",
+            str(path),
+        ]
     )
     return result.code
 
@@ -78,7 +89,20 @@ def test_forecast_months_sum_to_the_invoices_of_applying_and_renewing(
         start = (today - dt.timedelta(days=days_before)).isoformat()
         assume(apply(state, start, first) == 0)
 
-        result = invoke(["--state", state, "--at", TODAY, "forecast", str(second), "--months", str(months), "--format", "json"])
+        result = invoke(
+            [
+                "--state",
+                state,
+                "--at",
+                TODAY,
+                "forecast",
+                str(second),
+                "--months",
+                str(months),
+                "--format",
+                "json",
+            ]
+        )
         assert result.code == 0, result.output
         forecast = json.loads(result.out)
         assume(forecast["accounts"])  # a plan with errors (a refused promotion) has none
@@ -107,7 +131,9 @@ def test_forecast_months_sum_to_the_invoices_of_applying_and_renewing(
         assert charged == predicted
 
 
-def test_a_cancellation_and_a_promotion_ending_are_events(zplan: Zplan, state: str, tmp_path: Path) -> None:
+def test_a_cancellation_and_a_promotion_ending_are_events(
+    zplan: Zplan, state: str, tmp_path: Path
+) -> None:
     bought = tmp_path / "bought.yaml"
     bought.write_text(subscription("monthly", "professional", 4, "STARTUP50"))
     assert apply(state, "2026-06-10", bought) == 0

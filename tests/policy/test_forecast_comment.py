@@ -21,11 +21,28 @@ def test_the_plan_comment_carries_the_forecast_chart_and_table(
     zplan: Zplan, state: str, tmp_path: Path
 ) -> None:
     acme = EXAMPLES / "accounts" / "acme.yaml"
-    assert zplan("--state", state, "--at", "2026-03-15", "--actor", OWNER, "apply", str(acme), "--auto-approve").code == 0
+    assert (
+        zplan(
+            "--state",
+            state,
+            "--at",
+            "2026-03-15",
+            "--actor",
+            OWNER,
+            "apply",
+            str(acme),
+            "--auto-approve",
+        ).code
+        == 0
+    )
     more = tmp_path / "acme.yaml"
-    more.write_text(acme.read_text().replace("agents: 25", "agents: 30").replace("copilot: 25", "copilot: 30"))
+    more.write_text(
+        acme.read_text().replace("agents: 25", "agents: 30").replace("copilot: 25", "copilot: 30")
+    )
     bluebird = EXAMPLES / "accounts" / "bluebird.yaml"
-    result = zplan("--state", state, "--at", TODAY, "plan", str(more), str(bluebird), "--format", "markdown")
+    result = zplan(
+        "--state", state, "--at", TODAY, "plan", str(more), str(bluebird), "--format", "markdown"
+    )
     assert result.code == 0, result.output
     page = _render(result.out)
 
@@ -52,7 +69,7 @@ def test_the_plan_comment_carries_the_forecast_chart_and_table(
     assert "<strong>Total</strong>" in rows[-1]
 
 
-def Decimal_sum(*amounts: str) -> str:  # noqa: N802 - reads like the sum it is
+def Decimal_sum(*amounts: str) -> str:
     from decimal import Decimal
 
     return str(sum((Decimal(a) for a in amounts), Decimal(0)))
@@ -72,6 +89,15 @@ def acme_renewal(zplan: Zplan, state: str, path: Path) -> str:
 def test_a_plan_without_markdown_has_no_forecast(zplan: Zplan, state: str) -> None:
     import json
 
-    result = zplan("--state", state, "--at", TODAY, "plan", str(EXAMPLES / "accounts" / "acme.yaml"), "--format", "json")
+    result = zplan(
+        "--state",
+        state,
+        "--at",
+        TODAY,
+        "plan",
+        str(EXAMPLES / "accounts" / "acme.yaml"),
+        "--format",
+        "json",
+    )
     assert "forecast" not in json.loads(result.out)
     assert "policy" not in json.loads(result.out)

@@ -56,7 +56,14 @@ def test_a_budgets_file_is_checked_with_positioned_diagnostics(
         "budgets: 1\naccounts:\n  - match: acme\n    montly_ceiling: '100'\n", encoding="utf-8"
     )
     result = zplan(
-        "--state", state, "--at", TODAY, "plan", str(ACCOUNTS / "acme.yaml"), "--policy", str(policies)
+        "--state",
+        state,
+        "--at",
+        TODAY,
+        "plan",
+        str(ACCOUNTS / "acme.yaml"),
+        "--policy",
+        str(policies),
     )
     assert result.code == 1
     assert "budgets.yaml:4:5: accounts[0].montly_ceiling: unknown key" in result.err
@@ -72,9 +79,21 @@ def test_a_freeze_window_that_ends_before_it_starts_is_refused(
         "budgets: 1\nfreeze:\n  - from: 2026-12-20\n    to: 2026-12-01\n    reason: close\n",
         encoding="utf-8",
     )
-    result = zplan("--state", state, "--at", TODAY, "plan", str(ACCOUNTS / "acme.yaml"), "--policy", str(budgets))
+    result = zplan(
+        "--state",
+        state,
+        "--at",
+        TODAY,
+        "plan",
+        str(ACCOUNTS / "acme.yaml"),
+        "--policy",
+        str(budgets),
+    )
     assert result.code == 1
-    assert "budgets.yaml:4:9: freeze[0].to: the window ends (2026-12-01) before it starts" in result.err
+    assert (
+        "budgets.yaml:4:9: freeze[0].to: the window ends (2026-12-01) before it starts"
+        in result.err
+    )
 
 
 def test_a_rego_module_that_does_not_compile_is_one_line_with_its_position(
@@ -82,7 +101,16 @@ def test_a_rego_module_that_does_not_compile_is_one_line_with_its_position(
 ) -> None:
     broken = tmp_path / "broken.rego"
     broken.write_text("package main\n\ndeny[msg {\n", encoding="utf-8")
-    result = zplan("--state", state, "--at", TODAY, "plan", str(ACCOUNTS / "acme.yaml"), "--policy", str(broken))
+    result = zplan(
+        "--state",
+        state,
+        "--at",
+        TODAY,
+        "plan",
+        str(ACCOUNTS / "acme.yaml"),
+        "--policy",
+        str(broken),
+    )
     assert result.code == 1
     assert result.err.startswith(f"Error: {broken}:")
     assert len(result.err.strip().splitlines()) == 1
@@ -95,10 +123,15 @@ def test_without_policies_regopy_is_not_imported(state: str) -> None:
         "print(json.dumps([code, 'regopy' in sys.modules]))"
     )
     argv = ["--state", state, "--at", TODAY, "plan", str(ACCOUNTS / "acme.yaml")]
-    done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=False
+    )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, False]
     done = subprocess.run(
-        [sys.executable, "-c", probe, *argv, "--policy", str(POLICIES)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", probe, *argv, "--policy", str(POLICIES)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert json.loads(done.stdout.strip().splitlines()[-1])[1] is True
 
@@ -106,11 +139,16 @@ def test_without_policies_regopy_is_not_imported(state: str) -> None:
 # The example policies, each denying and passing ----------------------------------------
 
 
-def test_enterprise_needs_the_finance_approved_label(zplan: Zplan, state: str, tmp_path: Path) -> None:
+def test_enterprise_needs_the_finance_approved_label(
+    zplan: Zplan, state: str, tmp_path: Path
+) -> None:
     northwind = str(ACCOUNTS / "northwind.yaml")
     code, document = _plan_json(zplan, state, northwind, "--policy", str(POLICIES))
     assert code == 1
-    assert "northwind: support Enterprise needs the finance-approved label on the pull request" in _messages(document)
+    assert (
+        "northwind: support Enterprise needs the finance-approved label on the pull request"
+        in _messages(document)
+    )
     labelled = _labels(tmp_path, "finance-approved")
     code, document = _plan_json(
         zplan, state, northwind, "--policy", str(POLICIES), "--policy-data", str(labelled)
@@ -119,25 +157,47 @@ def test_enterprise_needs_the_finance_approved_label(zplan: Zplan, state: str, t
     assert document["policy"]["deny"] == []
 
 
-def test_no_account_may_rise_by_more_than_twenty_percent(zplan: Zplan, state: str, tmp_path: Path) -> None:
+def test_no_account_may_rise_by_more_than_twenty_percent(
+    zplan: Zplan, state: str, tmp_path: Path
+) -> None:
     first = _file(tmp_path, "acme.yaml", "acme.yaml")
-    applied = zplan("--state", state, "--at", "2026-06-01", "--actor", OWNER, "apply", str(first), "--auto-approve")
+    applied = zplan(
+        "--state",
+        state,
+        "--at",
+        "2026-06-01",
+        "--actor",
+        OWNER,
+        "apply",
+        str(first),
+        "--auto-approve",
+    )
     assert applied.code == 0, applied.output
     # 25 -> 28 agents: +12 %, allowed; 25 -> 35: +40 %, denied.
     small = _file(tmp_path, "small.yaml", "acme.yaml", ("agents: 25", "agents: 28"))
-    code, document = _plan_json(zplan, state, str(small), "--policy", str(POLICIES / "monthly_increase.rego"))
+    code, document = _plan_json(
+        zplan, state, str(small), "--policy", str(POLICIES / "monthly_increase.rego")
+    )
     assert code == 0 and document["policy"]["deny"] == []
     big = _file(
-        tmp_path, "big.yaml", "acme.yaml", ("agents: 25", "agents: 35"), ("copilot: 25", "copilot: 35")
+        tmp_path,
+        "big.yaml",
+        "acme.yaml",
+        ("agents: 25", "agents: 35"),
+        ("copilot: 25", "copilot: 35"),
     )
-    code, document = _plan_json(zplan, state, str(big), "--policy", str(POLICIES / "monthly_increase.rego"))
+    code, document = _plan_json(
+        zplan, state, str(big), "--policy", str(POLICIES / "monthly_increase.rego")
+    )
     assert code == 1
     [message] = _messages(document)
     assert message.startswith("acme: the monthly cost rises by ")
     assert "more than the 20% allowed" in message
 
 
-def test_monthly_billing_is_refused_above_fifty_agents(zplan: Zplan, state: str, tmp_path: Path) -> None:
+def test_monthly_billing_is_refused_above_fifty_agents(
+    zplan: Zplan, state: str, tmp_path: Path
+) -> None:
     rule = str(POLICIES / "monthly_billing.rego")
     fifty = _file(tmp_path, "fifty.yaml", "bluebird.yaml", ("agents: 8", "agents: 50"))
     code, document = _plan_json(zplan, state, str(fifty), "--policy", rule)
@@ -159,7 +219,12 @@ def test_budgets_deny_and_warn(zplan: Zplan, state: str, tmp_path: Path) -> None
         encoding="utf-8",
     )
     code, document = _plan_json(
-        zplan, state, str(ACCOUNTS / "acme.yaml"), str(ACCOUNTS / "bluebird.yaml"), "--policy", str(budgets)
+        zplan,
+        state,
+        str(ACCOUNTS / "acme.yaml"),
+        str(ACCOUNTS / "bluebird.yaml"),
+        "--policy",
+        str(budgets),
     )
     assert code == 1
     assert _messages(document) == [
@@ -189,7 +254,14 @@ def test_a_freeze_window_stops_changes_but_not_a_plan_without_any(
         "acme: no change may be applied from 2026-11-20 to 2026-12-01: Black Friday"
     ]
     result = zplan(
-        "--state", state, "--at", "2026-12-02", "plan", str(ACCOUNTS / "acme.yaml"), "--policy", str(budgets)
+        "--state",
+        state,
+        "--at",
+        "2026-12-02",
+        "plan",
+        str(ACCOUNTS / "acme.yaml"),
+        "--policy",
+        str(budgets),
     )
     assert result.code == 0
     assert "Policy: every guardrail passed." in result.out
@@ -201,7 +273,16 @@ def test_a_freeze_window_stops_changes_but_not_a_plan_without_any(
 def test_a_denied_plan_in_text_markdown_github_and_detailed_exitcode(
     zplan: Zplan, state: str, tmp_path: Path
 ) -> None:
-    args = ["--state", state, "--at", TODAY, "plan", str(ACCOUNTS / "northwind.yaml"), "--policy", str(POLICIES)]
+    args = [
+        "--state",
+        state,
+        "--at",
+        TODAY,
+        "plan",
+        str(ACCOUNTS / "northwind.yaml"),
+        "--policy",
+        str(POLICIES),
+    ]
     text = zplan(*args)
     assert text.code == 1
     lines = text.out.splitlines()
@@ -227,12 +308,22 @@ def test_codequality_report_points_at_the_subscription_file(
 ) -> None:
     out = tmp_path / "plan.json"
     result = zplan(
-        "--state", state, "--at", TODAY, "plan", str(ACCOUNTS / "northwind.yaml"),
-        "--policy", str(POLICIES), "--out", str(out),
+        "--state",
+        state,
+        "--at",
+        TODAY,
+        "plan",
+        str(ACCOUNTS / "northwind.yaml"),
+        "--policy",
+        str(POLICIES),
+        "--out",
+        str(out),
     )
     assert result.code == 1 and out.exists()  # saved: the owner may still override it
     script = Path(__file__).resolve().parents[2] / "examples" / "ci" / "scripts" / "codequality.py"
-    done = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(script), str(out)], capture_output=True, text=True, check=True
+    )
     [issue] = json.loads(done.stdout)
     assert issue["location"] == {"path": str(ACCOUNTS / "northwind.yaml"), "lines": {"begin": 1}}
     assert issue["severity"] == "major"
@@ -244,7 +335,9 @@ def test_codequality_report_points_at_the_subscription_file(
 
 def _audit(state: str, subdomain: str) -> list[dict]:
     with sqlite3.connect(state) as db:
-        rows = db.execute("SELECT entry FROM audit WHERE subdomain = ? ORDER BY serial", (subdomain,))
+        rows = db.execute(
+            "SELECT entry FROM audit WHERE subdomain = ? ORDER BY serial", (subdomain,)
+        )
         return [json.loads(row[0]) for row in rows]
 
 
@@ -252,25 +345,45 @@ def test_apply_is_refused_unless_the_owner_overrides_with_a_reason(
     zplan: Zplan, state: str, tmp_path: Path
 ) -> None:
     budgets = tmp_path / "budgets.yaml"
-    budgets.write_text("budgets: 1\naccounts:\n  - match: '*'\n    max_due_now: '1000'\n", encoding="utf-8")
+    budgets.write_text(
+        "budgets: 1\naccounts:\n  - match: '*'\n    max_due_now: '1000'\n", encoding="utf-8"
+    )
     acme = str(ACCOUNTS / "acme.yaml")
     common = ["--state", state, "--at", TODAY]
-    refused = zplan(*common, "--actor", OWNER, "apply", acme, "--auto-approve", "--policy", str(budgets))
+    refused = zplan(
+        *common, "--actor", OWNER, "apply", acme, "--auto-approve", "--policy", str(budgets)
+    )
     assert refused.code == 1
     assert "Error: the plan breaks 1 guardrail: acme: the apply charges $48,330.00" in refused.err
     assert "--override-policy" in refused.err
     assert not Path(state).exists() or _audit(state, "acme") == []
 
     stranger = zplan(
-        *common, "--actor", "finance@acme.example", "apply", acme, "--auto-approve",
-        "--policy", str(budgets), "--override-policy", "approved",
+        *common,
+        "--actor",
+        "finance@acme.example",
+        "apply",
+        acme,
+        "--auto-approve",
+        "--policy",
+        str(budgets),
+        "--override-policy",
+        "approved",
     )
     assert stranger.code == 1
     assert _audit(state, "acme") == []
 
     done = zplan(
-        *common, "--actor", OWNER, "apply", acme, "--auto-approve",
-        "--policy", str(budgets), "--override-policy", "CFO approved, FIN-42",
+        *common,
+        "--actor",
+        OWNER,
+        "apply",
+        acme,
+        "--auto-approve",
+        "--policy",
+        str(budgets),
+        "--override-policy",
+        "CFO approved, FIN-42",
     )
     assert done.code == 0, done.output
     [entry] = _audit(state, "acme")
@@ -290,7 +403,15 @@ def test_a_saved_plan_applies_only_under_the_policy_set_it_was_checked_against(
     shutil.copytree(POLICIES, policies)
     saved = tmp_path / "plan.json"
     common = ["--state", state, "--at", TODAY]
-    made = zplan(*common, "plan", str(ACCOUNTS / "cornerbooks.yaml"), "--policy", str(policies), "--out", str(saved))
+    made = zplan(
+        *common,
+        "plan",
+        str(ACCOUNTS / "cornerbooks.yaml"),
+        "--policy",
+        str(policies),
+        "--out",
+        str(saved),
+    )
     assert made.code == 0, made.output
     assert json.loads(saved.read_text())["policy"]["digest"].startswith("sha256:")
     actor = ["--actor", "owner@cornerbooks.example"]
@@ -316,14 +437,29 @@ def test_a_saved_plan_applies_only_under_the_policy_set_it_was_checked_against(
 def test_a_denied_saved_plan_needs_the_override(zplan: Zplan, state: str, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     common = ["--state", state, "--at", TODAY]
-    made = zplan(*common, "plan", str(ACCOUNTS / "northwind.yaml"), "--policy", str(POLICIES), "--out", str(saved))
+    made = zplan(
+        *common,
+        "plan",
+        str(ACCOUNTS / "northwind.yaml"),
+        "--policy",
+        str(POLICIES),
+        "--out",
+        str(saved),
+    )
     assert made.code == 1 and saved.exists()
     owner = ["--actor", "support-lead@northwind.example"]
     refused = zplan(*common, *owner, "apply", str(saved), "--policy", str(POLICIES))
     assert refused.code == 1
     assert "support Enterprise needs the finance-approved label" in refused.err
     done = zplan(
-        *common, *owner, "apply", str(saved), "--policy", str(POLICIES), "--override-policy", "signed off by mail"
+        *common,
+        *owner,
+        "apply",
+        str(saved),
+        "--policy",
+        str(POLICIES),
+        "--override-policy",
+        "signed off by mail",
     )
     assert done.code == 0, done.output
     assert _audit(state, "northwind")[0]["policy"]["override"]["reason"] == "signed off by mail"
@@ -336,13 +472,17 @@ def test_a_denied_saved_plan_needs_the_override(zplan: Zplan, state: str, tmp_pa
 def test_conftest_gives_the_same_verdict_on_the_plan_document(
     zplan: Zplan, state: str, tmp_path: Path
 ) -> None:
-    code, document = _plan_json(zplan, state, str(ACCOUNTS), "--policy", str(POLICIES))
+    _, document = _plan_json(zplan, state, str(ACCOUNTS), "--policy", str(POLICIES))
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(document))
     done = subprocess.run(
         ["conftest", "test", str(plan), "--policy", str(POLICIES), "--output", "json", "--no-fail"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     theirs = sorted(f["msg"] for r in json.loads(done.stdout) for f in r.get("failures") or [])
-    ours = sorted(e["message"] for e in document["policy"]["deny"] if e["source"].startswith("rego"))
+    ours = sorted(
+        e["message"] for e in document["policy"]["deny"] if e["source"].startswith("rego")
+    )
     assert theirs == ours

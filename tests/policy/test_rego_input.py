@@ -18,7 +18,9 @@ def _modules(*texts: str) -> list[tuple[str, str]]:
 
 def test_fields_a_policy_names_are_kept_and_others_dropped() -> None:
     rules = RegoSet(
-        _modules("package main\nimport rego.v1\ndeny contains a.subdomain if { some a in input.accounts; a.invoice.lines[_].kind == 'x' }\n"),
+        _modules(
+            "package main\nimport rego.v1\ndeny contains a.subdomain if { some a in input.accounts; a.invoice.lines[_].kind == 'x' }\n"
+        ),
         [],
     )
     account = {
@@ -27,7 +29,10 @@ def test_fields_a_policy_names_are_kept_and_others_dropped() -> None:
         "desired": {"owner": "o@x.example"},
         "observed": {"seats": 3},  # a field added later by another feature, not named: dropped
     }
-    assert rules.shape(account) == {"subdomain": "acme", "invoice": {"lines": [{"kind": "proration"}]}}
+    assert rules.shape(account) == {
+        "subdomain": "acme",
+        "invoice": {"lines": [{"kind": "proration"}]},
+    }
 
 
 def test_rules_that_reach_fields_without_naming_them_get_the_whole_account() -> None:
@@ -43,7 +48,9 @@ def test_rules_that_reach_fields_without_naming_them_get_the_whole_account() -> 
 def test_the_example_policies_judge_the_cut_account_as_the_whole(
     zplan: Zplan, state: str, tmp_path: Path
 ) -> None:
-    result = zplan("--state", state, "--at", TODAY, "plan", str(EXAMPLES / "accounts"), "--format", "json")
+    result = zplan(
+        "--state", state, "--at", TODAY, "plan", str(EXAMPLES / "accounts"), "--format", "json"
+    )
     document = json.loads(result.out)
     modules = [(str(p), p.read_text()) for p in sorted(POLICIES.glob("*.rego"))]
     cut = RegoSet(modules, [{"pr": {"labels": []}}])

@@ -20,9 +20,7 @@ zplan --at 2027-01-01 forecast accounts/ --format json
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--months", type=click.IntRange(1, 60), default=12, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text"
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.pass_context
 def forecast_command(ctx: click.Context, paths: tuple[str, ...], months: int, fmt: str) -> int:
     """Month by month: each account's invoices and run rate, before and after its plan."""

@@ -227,7 +227,8 @@ def policy_failed(document: dict[str, Any]) -> bool:
     denied = len(policy["deny"]) if policy else 0
     if denied:
         click.echo(
-            f"Error: the plan breaks {denied} guardrail{'s' * (denied != 1)} (see Policy).", err=True
+            f"Error: the plan breaks {denied} guardrail{'s' * (denied != 1)} (see Policy).",
+            err=True,
         )
     return bool(denied)
 

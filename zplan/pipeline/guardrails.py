@@ -148,7 +148,9 @@ def check_plans(
     for planned in plans:
         account = account_json(planned)
         accounts.append(account)
-        results.append({"account": account, **for_account(extras, catalog, today, planned, account)})
+        results.append(
+            {"account": account, **for_account(extras, catalog, today, planned, account)}
+        )
     return verdict(
         extras.guard,
         catalog,

@@ -94,7 +94,9 @@ def make_forecast(
         for a in document["accounts"]
         if any(d["severity"] == "error" for d in a["diagnostics"])
     ]
-    problems += [f"{d['file']}: {d['message']}" for d in document["diagnostics"] if d["severity"] == "error"]
+    problems += [
+        f"{d['file']}: {d['message']}" for d in document["diagnostics"] if d["severity"] == "error"
+    ]
     forecast = {
         "priced_on": document["priced_on"],
         "catalog": document["catalog"],

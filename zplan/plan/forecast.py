@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -94,7 +95,12 @@ def forecast_account(
     """
     pending = [r.invoice for r in plan.renewals]
     opening = [
-        Event(today, EventKind.PENDING_RENEWAL, f"renewal of {r.invoice.date} charged", r.invoice.total)
+        Event(
+            today,
+            EventKind.PENDING_RENEWAL,
+            f"pending renewal of {r.invoice.date}: {fmt(r.invoice.total, plan.currency)}",
+            r.invoice.total,
+        )
         for r in plan.renewals
         if not r.ended
     ]
@@ -260,7 +266,7 @@ def forecast_json(forecast: AccountForecast) -> dict[str, Any]:
     }
 
 
-def totals_json(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def totals_json(accounts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Per currency, the month-by-month sums of account forecasts (in their JSON form)."""
     sums: dict[str, list[list[Decimal]]] = {}
     labels: dict[str, list[str]] = {}

@@ -210,7 +210,9 @@ def check_account(
     numbers = figures(account, forecast)
     for budget in matching:
         for level, text in _breaches(budget.limits, numbers, currency):
-            found.append(Finding(level, f"{subdomain}: {text}", budget.limits.where, subdomain, file))
+            found.append(
+                Finding(level, f"{subdomain}: {text}", budget.limits.where, subdomain, file)
+            )
     return found
 
 

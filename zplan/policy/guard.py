@@ -35,7 +35,9 @@ class Guard(NamedTuple):
     @property
     def digest(self) -> str:
         """sha256 over the names and contents of every file of the set (not where it lies)."""
-        items = sorted((s.kind, s.path.replace("\\", "/").rsplit("/", 1)[-1], s.sha256) for s in self.sources)
+        items = sorted(
+            (s.kind, s.path.replace("\\", "/").rsplit("/", 1)[-1], s.sha256) for s in self.sources
+        )
         text = json.dumps(items, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -62,7 +64,9 @@ class Guard(NamedTuple):
             ]
         return found
 
-    def check_plan(self, header: Mapping[str, Any], totals: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    def check_plan(
+        self, header: Mapping[str, Any], totals: Sequence[Mapping[str, Any]]
+    ) -> list[Finding]:
         found = []
         if self.budgets is not None:
             mine = next((t for t in totals if t["currency"] == self.budgets.currency), None)
@@ -77,7 +81,10 @@ class Guard(NamedTuple):
             found += budget_checks.check_plan(self.budgets, figures)
         if self.rego is not None:
             document = {**header, "accounts": [], "totals": list(totals)}
-            found += [Finding(level, message, f"rego {rule}") for level, rule, message in self.rego.evaluate(document)]
+            found += [
+                Finding(level, message, f"rego {rule}")
+                for level, rule, message in self.rego.evaluate(document)
+            ]
         return found
 
 
@@ -131,7 +138,9 @@ def load_guard(paths: Sequence[str], data_paths: Sequence[str] = ()) -> Guard:
             data.append(_data(path, name, raw))
             sources.append(Source(name, "data", _sha256(raw)))
         else:
-            raise PolicyError(f"{name}: not a policy file (.rego, budgets.yaml, or .json/.yaml data)")
+            raise PolicyError(
+                f"{name}: not a policy file (.rego, budgets.yaml, or .json/.yaml data)"
+            )
     if not sources:
         raise PolicyError(f"--policy {', '.join(paths)}: no .rego or budgets file found")
     rego = RegoSet(modules, data) if modules else None
@@ -182,7 +191,14 @@ def plan_totals(
         currency = totals["currency"]
         row = sums.setdefault(
             currency,
-            {"accounts": 0, "changed": 0, "before": ZERO, "after": ZERO, "due": ZERO, "annual": ZERO},
+            {
+                "accounts": 0,
+                "changed": 0,
+                "before": ZERO,
+                "after": ZERO,
+                "due": ZERO,
+                "annual": ZERO,
+            },
         )
         row["accounts"] += 1
         row["changed"] += 1 if account["changes"] else 0
@@ -217,7 +233,8 @@ def plan_totals(
 def results_json(guard: Guard, findings: Iterable[Finding]) -> dict[str, Any]:
     """The plan document's ``policy``: deny and warn (each message once), sources, digest."""
     seen: set[tuple[Level, str, str | None]] = set()
-    deny, warn = [], []
+    deny: list[dict[str, Any]] = []
+    warn: list[dict[str, Any]] = []
     for finding in findings:
         key = (finding.level, finding.message, finding.subdomain)
         if key in seen:

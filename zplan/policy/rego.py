@@ -29,7 +29,9 @@ results := {name: values |
 }
 """
 _QUERY = "x := data.zplan_collect.results"
-_ERROR = re.compile(r"\(error \d+:(?P<file>[^|\s]*)\|(?P<offset>\d+)\|\d+\s*\(errormsg \d+:(?P<msg>[^)\n]*)")
+_ERROR = re.compile(
+    r"\(error \d+:(?P<file>[^|\s]*)\|(?P<offset>\d+)\|\d+\s*\(errormsg \d+:(?P<msg>[^)\n]*)"
+)
 
 
 # Which of an account's fields the policies can read. rego-cpp parses its input at about
@@ -136,7 +138,9 @@ class RegoSet:
             interpreter.set_input_term(json.dumps(document, ensure_ascii=False))
             output = interpreter.query_bundle(bundle)
         except regopy.RegoError as exc:
-            raise PolicyError(f"a Rego policy failed: {_describe(str(exc), dict(self.modules))}") from None
+            raise PolicyError(
+                f"a Rego policy failed: {_describe(str(exc), dict(self.modules))}"
+            ) from None
         if not output.ok():
             return []
         try:
@@ -156,7 +160,7 @@ def _message(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and isinstance(value.get("msg"), str):
-        return value["msg"]
+        return str(value["msg"])
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
