@@ -6,6 +6,7 @@ import rego.v1
 
 deny contains msg if {
 	some account in input.accounts
+	count(account.changes) > 0 # judge what the plan changes, as zplan does
 	account.desired.config.cycle == "monthly"
 	some product, line in account.desired.config.products
 	line.agents > 50

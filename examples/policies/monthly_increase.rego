@@ -6,6 +6,7 @@ import rego.v1
 
 deny contains msg if {
 	some account in input.accounts
+	count(account.changes) > 0 # judge what the plan changes, as zplan does
 	percent := account.totals.monthly_delta_percent
 	percent != null
 	to_number(percent) > 20

@@ -486,3 +486,24 @@ def test_conftest_gives_the_same_verdict_on_the_plan_document(
         e["message"] for e in document["policy"]["deny"] if e["source"].startswith("rego")
     )
     assert theirs == ours
+
+
+def test_an_account_the_plan_does_not_change_is_not_judged(
+    zplan: Zplan, state: str, tmp_path: Path
+) -> None:
+    # Bought before the rule: 60 agents billed monthly. A later plan that leaves it alone
+    # passes; one that changes it is judged.
+    many = _file(tmp_path, "bluebird.yaml", "bluebird.yaml", ("agents: 8", "agents: 60"))
+    owner = "hello@bluebird-bakery.example"
+    bought = zplan(
+        "--state", state, "--at", TODAY, "--actor", owner, "apply", str(many), "--auto-approve"
+    )
+    assert bought.code == 0, bought.output
+    rule = str(POLICIES / "monthly_billing.rego")
+    assert zplan("--state", state, "--at", TODAY, "plan", str(many), "--policy", rule).code == 0
+    more = _file(tmp_path, "more.yaml", "bluebird.yaml", ("agents: 8", "agents: 61"))
+    code, document = _plan_json(zplan, state, str(more), "--policy", rule)
+    assert code == 1
+    assert _messages(document) == [
+        "bluebird: monthly billing is not allowed above 50 agents (suite has 61)"
+    ]

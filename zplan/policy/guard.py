@@ -52,6 +52,8 @@ class Guard(NamedTuple):
         forecast: Mapping[str, Any] | None,
         today: dt.date,
     ) -> list[Finding]:
+        if not account["changes"]:
+            return []  # a guardrail judges what the plan changes (docs/guardrails.md)
         found = []
         if self.budgets is not None:
             found += budget_checks.check_account(self.budgets, account, forecast, today)
