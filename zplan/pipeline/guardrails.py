@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zplan import __version__
+from zplan.money import to_json
 
 if TYPE_CHECKING:
     from zplan.load.catalog import Catalog
@@ -53,10 +54,13 @@ def for_account(
     out: dict[str, Any] = {}
     forecast = None
     if extras.months is not None and not planned.has_errors:
-        from zplan.plan.forecast import forecast_account, forecast_json
+        from zplan.plan.forecast import forecast_account, forecast_json, sums
 
-        forecast = forecast_json(forecast_account(catalog, planned, today, extras.months))
-        out["forecast"] = forecast
+        projected = forecast_account(catalog, planned, today, extras.months, events=extras.detail)
+        out["sums"] = sums(projected)
+        if extras.detail:
+            out["forecast"] = forecast_json(projected)
+        forecast = {"annual_after": to_json(projected.annual_after, planned.currency)}
     elif extras.annual and planned.changes and not planned.has_errors:
         from zplan.plan.forecast import MONTHS, forecast_account, forecast_json
 
@@ -80,18 +84,15 @@ def finish(
     results = [r for r in results if "account" in r]  # not the duplicates' (they have no plan)
     forecasts = _forecasts(results)
     if extras.months is not None:
-        from zplan.plan.forecast import totals_json
+        from zplan.plan.forecast import sums_json
 
-        ordered = [
-            forecasts[a["subdomain"]] for a in document["accounts"] if a["subdomain"] in forecasts
-        ]
         document["forecast"] = {
             "months": extras.months,
             "start": today.isoformat(),
-            "totals": totals_json(ordered),
+            "totals": sums_json([r["sums"] for r in results if "sums" in r]),
         }
         if extras.detail:
-            document["forecast"]["accounts"] = ordered
+            document["forecast"]["accounts"] = [r["forecast"] for r in results if "forecast" in r]
     if extras.guard is not None:
         document["policy"] = verdict(
             extras.guard,
@@ -109,8 +110,11 @@ def _forecasts(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, A
     found: dict[str, Mapping[str, Any]] = {}
     for result in results:
         account = result.get("account") or {}
-        if result.get("forecast") is not None:
-            found[result["forecast"]["subdomain"]] = result["forecast"]
+        if result.get("sums") is not None:
+            currency = result["sums"]["currency"]
+            found[account["subdomain"]] = {
+                "annual_after": to_json(result["sums"]["annual_after"], currency)
+            }
         elif result.get("annual") is not None:
             found[account["subdomain"]] = {"annual_after": result["annual"]}
     return found

@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from zplan.load.catalog import Catalog
-from zplan.model import Account, AccountPlan, Invoice
+from zplan.model import Account, AccountPlan, Invoice, PromotionRecord
 from zplan.money import ZERO, fmt, to_json
-from zplan.plan.pricing import add_months, monthly_list, recurring, roll_over
+from zplan.plan.pricing import add_months, monthly_list, promotion_end, recurring, roll_over
 
 MONTHS = 12
 
@@ -87,6 +87,7 @@ def forecast_account(
     months: int = MONTHS,
     *,
     invoiced_only: bool = False,
+    events: bool = True,
 ) -> AccountForecast:
     """Month by month, without the plan (``before``) and with it applied (``after``).
 
@@ -106,22 +107,36 @@ def forecast_account(
     ]
     current = plan.current
     rates = not invoiced_only
+    if not events:
+        opening = []
     before = (
         ()
         if invoiced_only and plan.changes
-        else _project(catalog, current, plan.currency, today, months, pending, opening, rates)
+        else _project(
+            catalog, current, plan.currency, today, months, pending, opening, rates, events
+        )
     )
     if plan.changes and plan.result is not None:
         assert plan.invoice is not None
         charged = [*pending, plan.invoice]
-        applied = Event(
-            today,
-            EventKind.APPLY,
-            f"planned changes applied, {fmt(plan.invoice.total, plan.currency)} due now",
-            plan.invoice.total,
-        )
+        applied = [
+            Event(
+                today,
+                EventKind.APPLY,
+                f"planned changes applied, {fmt(plan.invoice.total, plan.currency)} due now",
+                plan.invoice.total,
+            )
+        ][: 1 if events else 0]
         after = _project(
-            catalog, plan.result, plan.currency, today, months, charged, [*opening, applied], rates
+            catalog,
+            plan.result,
+            plan.currency,
+            today,
+            months,
+            charged,
+            [*opening, *applied],
+            rates,
+            events,
         )
     else:
         after = before
@@ -137,6 +152,7 @@ def _project(
     opening: list[Invoice],
     opening_events: list[Event],
     rates: bool = True,
+    events_wanted: bool = True,
 ) -> tuple[Month, ...]:
     """Renew ``account`` through the horizon; bucket invoices and events by month."""
     end = horizon_end(today, months)
@@ -148,20 +164,28 @@ def _project(
         if sub.term_end >= end:
             break
         day = sub.term_end
-        account, renewals = roll_over(catalog, account, day)
+        account, renewals = roll_over(catalog, account, day, describe=False)
         for renewal in renewals:
             invoiced.append((renewal.invoice.date, renewal.invoice.total))
-            events.extend(_events(catalog, sub, renewal.account, renewal.ended, renewal.invoice))
+            if events_wanted:
+                events.extend(
+                    _events(catalog, sub, renewal.account, renewal.ended, renewal.invoice)
+                )
         states.append((day, account if account.subscription is not None else None))
     result = []
     starts = month_starts(today, months)
+    known: dict[tuple[int, tuple[bool, ...]], Decimal] = {}
     for index, start in enumerate(starts):
         stop = starts[index + 1] if index + 1 < len(starts) else end
         in_force = _state_on(states, start)
         rate = ZERO
         if rates and in_force is not None and in_force.subscription is not None:
             sub = in_force.subscription
-            rate = recurring(catalog, sub.now, currency, start, sub.promotion).monthly
+            # Within a term the rate moves only with the promotion: price each case once.
+            key = (id(in_force), _promotion_state(sub.promotion, start))
+            if key not in known:
+                known[key] = recurring(catalog, sub.now, currency, start, sub.promotion).monthly
+            rate = known[key]
         result.append(
             Month(
                 start,
@@ -171,6 +195,14 @@ def _project(
             )
         )
     return tuple(result)
+
+
+def _promotion_state(record: PromotionRecord | None, day: dt.date) -> tuple[bool, ...]:
+    """What of ``day`` a recurring price depends on: whether the promotion is on, and ends."""
+    if record is None:
+        return ()
+    end = promotion_end(record)
+    return (day >= record.added_on, record.active_on(day), end is None or day < end)
 
 
 def _state_on(states: list[tuple[dt.date, Account | None]], day: dt.date) -> Account | None:
@@ -224,6 +256,57 @@ def _events(
     return found
 
 
+def sums(forecast: AccountForecast) -> dict[str, Any]:
+    """What a plan's totals need of one account: per month, the four figures (Decimals)."""
+    before = forecast.before or forecast.after
+    return {
+        "currency": forecast.currency,
+        "labels": [m.label for m in forecast.after],
+        "rows": [
+            (b.invoiced, a.invoiced, b.run_rate, a.run_rate)
+            for b, a in zip(before, forecast.after, strict=True)
+        ],
+        "annual_after": forecast.annual_after,
+    }
+
+
+def sums_json(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per currency, the month-by-month totals of ``sums`` of several accounts."""
+    totals: dict[str, list[list[Decimal]]] = {}
+    labels: dict[str, list[str]] = {}
+    for part in parts:
+        rows = totals.setdefault(part["currency"], [[ZERO] * 4 for _ in part["rows"]])
+        labels.setdefault(part["currency"], part["labels"])
+        for row, figures in zip(rows, part["rows"], strict=True):
+            for index in range(4):
+                row[index] += figures[index]
+    result = []
+    for currency in sorted(totals):
+        rows = totals[currency]
+        result.append(
+            {
+                "currency": currency,
+                "months": [
+                    {
+                        "month": label,
+                        "before": {
+                            "invoiced": to_json(row[0], currency),
+                            "run_rate": to_json(row[2], currency),
+                        },
+                        "after": {
+                            "invoiced": to_json(row[1], currency),
+                            "run_rate": to_json(row[3], currency),
+                        },
+                    }
+                    for label, row in zip(labels[currency], rows, strict=True)
+                ],
+                "annual_before": to_json(sum((r[0] for r in rows), ZERO), currency),
+                "annual_after": to_json(sum((r[1] for r in rows), ZERO), currency),
+            }
+        )
+    return result
+
+
 # JSON ------------------------------------------------------------------------
 
 
@@ -264,42 +347,3 @@ def forecast_json(forecast: AccountForecast) -> dict[str, Any]:
         "annual_before": to_json(forecast.annual_before, currency),
         "annual_after": to_json(forecast.annual_after, currency),
     }
-
-
-def totals_json(accounts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per currency, the month-by-month sums of account forecasts (in their JSON form)."""
-    sums: dict[str, list[list[Decimal]]] = {}
-    labels: dict[str, list[str]] = {}
-    for account in accounts:
-        rows = sums.setdefault(account["currency"], [[ZERO] * 4 for _ in account["months"]])
-        labels.setdefault(account["currency"], [m["month"] for m in account["months"]])
-        for row, month in zip(rows, account["months"], strict=True):
-            row[0] += Decimal(month["before"]["invoiced"])
-            row[1] += Decimal(month["after"]["invoiced"])
-            row[2] += Decimal(month["before"]["run_rate"])
-            row[3] += Decimal(month["after"]["run_rate"])
-    result = []
-    for currency in sorted(sums):
-        rows = sums[currency]
-        result.append(
-            {
-                "currency": currency,
-                "months": [
-                    {
-                        "month": label,
-                        "before": {
-                            "invoiced": to_json(row[0], currency),
-                            "run_rate": to_json(row[2], currency),
-                        },
-                        "after": {
-                            "invoiced": to_json(row[1], currency),
-                            "run_rate": to_json(row[3], currency),
-                        },
-                    }
-                    for label, row in zip(labels[currency], rows, strict=True)
-                ],
-                "annual_before": to_json(sum((r[0] for r in rows), ZERO), currency),
-                "annual_after": to_json(sum((r[1] for r in rows), ZERO), currency),
-            }
-        )
-    return result
