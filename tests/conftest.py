@@ -28,6 +28,8 @@ _CLEARED = (
     "ZPLAN_NOW",
     "ZPLAN_ACTOR",
     "ZPLAN_CATALOG",
+    "ZPLAN_POLICY",
+    "ZPLAN_POLICY_DATA",
     "NO_COLOR",
     "GITHUB_ACTIONS",
     "GITHUB_SHA",

@@ -573,7 +573,9 @@ def test_pull_request_comment_renders_as_html(zplan: Zplan, state: str, tmp_path
     assert html.count("<details>") == html.count("</details>") == 3
     assert "<summary><b>bellhop</b>: 0 to add, 1 to change" in html
     # Inside each <details>, the change list is a real table, not pipes in a paragraph.
-    assert html.count("<table>") == 1 + 3 + 3  # summary; per account: changes and invoice
+    assert (
+        html.count("<table>") == 1 + 3 + 3 + 1
+    )  # summary; per account: changes, invoice; forecast
     assert "| ---" not in html
     assert "<code>products.suite.agents</code>" in html
 
@@ -641,8 +643,9 @@ def test_github_workflow() -> None:
     plan_steps = jobs["plan"]["steps"]
     upload = next(s for s in plan_steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert "github.event.pull_request.head.sha" in upload["with"]["name"]
-    comment = next(s for s in plan_steps if "github-script" in s.get("uses", ""))
-    assert MARKER in comment["with"]["script"] and "updateComment" in comment["with"]["script"]
+    comment = next(s for s in plan_steps if "comment.py" in s.get("run", ""))
+    assert "--comment-behavior" in comment["run"]
+    assert "base_ref" in jobs["plan"]["steps"][3]["env"]["ZPLAN_POLICY_REF"]
     assert "secrets.ZPLAN_STATE" in text and "vars.ZPLAN_ACTORS" in text
     # No untrusted text is pasted into a script (template injection).
     assert "${{ github.event.comment.body" not in text
@@ -652,6 +655,7 @@ def test_github_workflow() -> None:
         "zplan-apply-saved.sh",
         "zplan-merge-apply.sh",
         "zplan-drift.sh",
+        "comment.py",
     }
     assert all((SCRIPTS / name).is_file() for name in scripts)
 
@@ -676,6 +680,7 @@ def test_gitlab_pipeline() -> None:
         "zplan-merge-apply.sh",
         "zplan-drift.sh",
         "gitlab-mr.sh",
+        "comment.py",
     }
     assert all((SCRIPTS / name).is_file() for name in scripts)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -82,6 +82,7 @@ def versions_for(
     clock: Clock,
     catalog: Catalog,
     git: dict[str, dict[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[VersionWrite]:
     """What an apply writes for one account: pending renewals, then the apply version."""
     now = clock.timestamp()
@@ -123,6 +124,7 @@ def versions_for(
             "config_path": plan.path,
             "config_sha256": plan.config_sha256,
             **(git or {}).get(plan.path, {}),
+            **(extra or {}),  # the guardrails' digest, and an owner's override with its reason
         }
         writes.append(VersionWrite(account, "apply", now, invoice, audit))
     return writes
@@ -172,6 +174,7 @@ def write_plans(
     provenance: Provenance,
     clock: Clock,
     catalog: Catalog,
+    audit_extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Outcome:
     """Write every account's plan, each in its own transaction (locks already held)."""
     outcome = Outcome(plan_id=plan_id)
@@ -185,7 +188,15 @@ def write_plans(
             store.write(
                 plan.subdomain,
                 expected,
-                versions_for(plan, plan_id, provenance, clock, catalog, git),
+                versions_for(
+                    plan,
+                    plan_id,
+                    provenance,
+                    clock,
+                    catalog,
+                    git,
+                    (audit_extra or {}).get(plan.subdomain),
+                ),
                 plan_id,
             )
         except AlreadyApplied as exc:
@@ -236,7 +247,9 @@ class Session:
         self.document = plan_json(self.plan)
         return self.document
 
-    def commit(self, allow_cancel: bool) -> Outcome:
+    def commit(
+        self, allow_cancel: bool, audit_extra: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> Outcome:
         assert self.plan is not None and self.document is not None
         if not self.plan.applyable:
             raise ZplanError("the plan has errors and cannot be applied")
@@ -251,6 +264,7 @@ class Session:
             self.provenance,
             self.clock,
             self.catalog,
+            audit_extra,
         )
 
 
@@ -268,8 +282,13 @@ def apply_saved(
     *,
     allow_cancel: bool,
     lock_timeout: float,
+    guardrails: Callable[[Sequence[AccountPlan]], Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> Outcome:
-    """Apply a saved plan file after cli.md's checks, in cli.md's order."""
+    """Apply a saved plan file after cli.md's checks, in cli.md's order.
+
+    ``guardrails``, given the accounts planned again, refuses (raises) or returns what
+    each account's audit entry records of the policies.
+    """
     secret = store.signing_secret(create=False)
     if secret is None:
         raise PlanFileError(
@@ -338,7 +357,8 @@ def apply_saved(
             check_roles(replanned, provenance.actor)
             plans.append(replanned)
         check_cancel(plans, allow_cancel)
-        outcome = write_plans(store, plans, plan_id, provenance, clock, catalog)
+        extra = guardrails(plans) if guardrails is not None else None
+        outcome = write_plans(store, plans, plan_id, provenance, clock, catalog, extra)
     outcome.already.update({k: v for k, v in done.items() if v})
     return outcome
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import click
 
 from zplan import __version__
-from zplan.cli import admin, catalog, history, plan, state  # noqa: F401 - registers the commands
+from zplan.cli import admin, catalog, forecast, history, plan, state  # noqa: F401 - registers the commands
 from zplan.cli.options import cli
 from zplan.errors import ExitCode, ZplanError
 

@@ -20,7 +20,7 @@ from zplan.render import Style
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS_DIAG = click.Choice(["text", "json", "github"])
-FORMATS_PLAN = click.Choice(["text", "json", "markdown"])
+FORMATS_PLAN = click.Choice(["text", "json", "markdown", "github"])
 
 
 # Global options ----------------------------------------------------------------
@@ -183,7 +183,61 @@ class StderrProgress:
         self.close()
 
 
+def policy_options(function: F) -> F:
+    """--policy and --policy-data, for the commands that hold a plan against the rules."""
+    function = click.option(
+        "--policy-data",
+        "policy_data",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        envvar="ZPLAN_POLICY_DATA",
+        metavar="FILE",
+        help="A JSON or YAML data file for the Rego policies (the pull request's labels, say); "
+        "repeatable.  [env: ZPLAN_POLICY_DATA]",
+    )(function)
+    return click.option(
+        "--policy",
+        "policy",
+        multiple=True,
+        type=click.Path(),
+        envvar="ZPLAN_POLICY",
+        metavar="PATH",
+        help="Guardrails: a .rego file, a budgets.yaml, or a directory of them (and their data "
+        "files); repeatable.  [env: ZPLAN_POLICY]",
+    )(function)
+
+
+def extras(policy: tuple[str, ...], data: tuple[str, ...], months: int | None = None) -> Any:
+    """The guard (loaded only when policies are given) and the forecast months of a plan."""
+    from zplan.pipeline.guardrails import Extras
+
+    guard = None
+    if policy or data:
+        if not policy:
+            raise UsageError("--policy-data needs --policy")
+        from zplan.policy.guard import load_guard
+
+        guard = load_guard(policy, data)
+    return Extras(guard, months)
+
+
+def policy_failed(document: dict[str, Any]) -> bool:
+    """Whether the plan breaks a guardrail; says so on stderr (the plan itself is on stdout)."""
+    policy = document.get("policy")
+    denied = len(policy["deny"]) if policy else 0
+    if denied:
+        click.echo(
+            f"Error: the plan breaks {denied} guardrail{'s' * (denied != 1)} (see Policy).",
+            err=True,
+        )
+    return bool(denied)
+
+
 def render_plan(document: dict[str, Any], fmt: str, color: bool) -> str:
+    if fmt == "github":
+        from zplan.render.policy import github
+
+        return github(document)
     if fmt == "json":
         from zplan.apply.planfile import dumps
 

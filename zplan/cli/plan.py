@@ -18,6 +18,9 @@ from zplan.cli.options import (
     check_actor,
     cli,
     command,
+    extras,
+    policy_failed,
+    policy_options,
     render_plan,
     settings,
     write_private,
@@ -86,6 +89,7 @@ zplan plan accounts/ --format markdown > comment.md
 zplan plan accounts/ --out plan.json           # a signed plan, for zplan apply plan.json
 zplan plan accounts/ --detailed-exitcode        # exit 2 when there are changes (drift check)
 zplan --at 2027-03-01 plan accounts/acme.yaml  # what-if pricing at another date
+zplan plan accounts/ --policy policies/         # guardrails: Rego policies and budgets.yaml
 """,
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -102,16 +106,26 @@ zplan --at 2027-03-01 plan accounts/acme.yaml  # what-if pricing at another date
     is_flag=True,
     help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
 )
+@policy_options
 @click.pass_context
 def plan_command(
-    ctx: click.Context, paths: tuple[str, ...], out: str | None, fmt: str, detailed_exitcode: bool
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    policy: tuple[str, ...],
+    policy_data: tuple[str, ...],
 ) -> int:
     """Price the changes that would bring each account to its file."""
     from zplan.pipeline import workflow
 
     config = settings(ctx)
+    more = extras(policy, policy_data, 12 if fmt == "markdown" else None)
     with config.store(create=out is not None) as store, StderrProgress() as progress:
-        document = workflow.make_plan(paths, config, store, save=out is not None, progress=progress)
+        document = workflow.make_plan(
+            paths, config, store, save=out is not None, progress=progress, extras=more
+        )
     applyable = bool(document["applyable"])
     saved = out is not None and applyable
     if out is not None and applyable:
@@ -124,6 +138,8 @@ def plan_command(
     if not applyable:
         if out is not None:
             click.echo(f"Error: the plan has errors, so it was not saved to {out}.", err=True)
+        return ExitCode.ERROR
+    if policy_failed(document):
         return ExitCode.ERROR
     changes = any(account["changes"] for account in document["accounts"])
     return ExitCode.CHANGES if detailed_exitcode and changes else ExitCode.OK
@@ -165,6 +181,8 @@ zplan apply accounts/acme.yaml                       # plan, show, ask, apply
 zplan apply accounts/ --auto-approve                 # in CI, without a prompt
 zplan apply plan.json                                # a plan saved by zplan plan --out
 zplan apply accounts/acme.yaml --allow-cancel        # a file with status: cancelled
+zplan apply accounts/ --policy policies/             # refused if a guardrail denies it
+zplan apply plan.json --policy policies/ --override-policy "CFO approved, ticket FIN-42"
 """,
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -177,6 +195,15 @@ zplan apply accounts/acme.yaml --allow-cancel        # a file with status: cance
     show_default=True,
     help="Seconds to wait for another apply's lock.",
 )
+@policy_options
+@click.option(
+    "--override-policy",
+    "override",
+    metavar="REASON",
+    default=None,
+    help="Apply although a guardrail denies the plan (the owner only); REASON goes in the "
+    "audit log with the denied messages.",
+)
 @click.pass_context
 def apply_command(
     ctx: click.Context,
@@ -184,20 +211,50 @@ def apply_command(
     auto_approve: bool,
     allow_cancel: bool,
     lock_timeout: float,
+    policy: tuple[str, ...],
+    policy_data: tuple[str, ...],
+    override: str | None,
 ) -> int:
     """Apply the changes after confirmation, or apply a saved plan file."""
     from zplan.apply.planfile import read_plan_file
     from zplan.apply.session import Provenance
 
     config = settings(ctx)
+    if override is not None and (not override.strip() or not policy):
+        raise UsageError("--override-policy needs a reason, and --policy")
+    guard = _Guard(extras(policy, policy_data), override)
     provenance = Provenance.from_env(_actor(config))
     saved = read_plan_file(Path(paths[0])) if len(paths) == 1 and Path(paths[0]).is_file() else None
     with config.store() as store:
         if saved is not None:
-            return _apply_saved(store, saved, config, provenance, allow_cancel, lock_timeout)
+            return _apply_saved(store, saved, config, provenance, allow_cancel, lock_timeout, guard)
         return _apply_files(
-            store, paths, config, provenance, auto_approve, allow_cancel, lock_timeout
+            store, paths, config, provenance, auto_approve, allow_cancel, lock_timeout, guard
         )
+
+
+class _Guard:
+    """The guardrails an apply honours: evaluated on the plans, enforced with the override."""
+
+    def __init__(self, extras: Any, override: str | None) -> None:
+        self.extras = extras
+        self.override = override
+
+    def policy(self, config: Settings, plans: Sequence[Any]) -> dict[str, Any] | None:
+        if self.extras.guard is None:
+            return None
+        from zplan.pipeline.guardrails import check_plans
+
+        return check_plans(self.extras, config.catalog(), config.clock.today(), plans)
+
+    def enforce(
+        self, policy: dict[str, Any] | None, plans: Sequence[Any], actor: str
+    ) -> dict[str, Any] | None:
+        if policy is None:
+            return None
+        from zplan.pipeline.guardrails import enforce
+
+        return enforce(policy, plans, actor, self.override)
 
 
 def _apply_saved(
@@ -207,8 +264,15 @@ def _apply_saved(
     provenance: Any,
     allow_cancel: bool,
     lock_timeout: float,
+    guard: _Guard,
 ) -> int:
     from zplan.apply.session import apply_saved
+    from zplan.pipeline.guardrails import check_saved_digest
+
+    check_saved_digest(saved, guard.extras.guard)
+
+    def guardrails(plans: Sequence[Any]) -> Any:
+        return guard.enforce(guard.policy(config, plans), plans, provenance.actor)
 
     outcome = apply_saved(
         store,
@@ -218,6 +282,7 @@ def _apply_saved(
         provenance,
         allow_cancel=allow_cancel,
         lock_timeout=lock_timeout,
+        guardrails=guardrails if guard.extras.guard is not None else None,
     )
     _report(outcome, _saved_charges(saved))
     return ExitCode.OK
@@ -292,6 +357,7 @@ def _apply_files(
     auto_approve: bool,
     allow_cancel: bool,
     lock_timeout: float,
+    guard: _Guard,
 ) -> int:
     from zplan.apply.session import Session
     from zplan.load.files import read
@@ -316,9 +382,12 @@ def _apply_files(
             progress,
         )
         progress.close()
-        click.echo(render_plan(document, "text", config.color), nl=False)
         plan = session.plan
         assert plan is not None
+        policy = guard.policy(config, plan.accounts)
+        if policy is not None:
+            document["policy"] = policy
+        click.echo(render_plan(document, "text", config.color), nl=False)
         if not plan.applyable:
             return ExitCode.ERROR
         if not plan.writes:
@@ -332,11 +401,12 @@ def _apply_files(
                 f"this plan cancels the subscription of {', '.join(cancelling)}",
                 hint="cancelling needs --allow-cancel",
             )
+        audit_extra = guard.enforce(policy, plan.accounts, provenance.actor)
         charges = _plan_charges(plan)
         if not auto_approve and not _confirm(cancelling, _charge_question(charges)):
             click.echo("Apply cancelled.")
             return ExitCode.ERROR
-        outcome = session.commit(allow_cancel)
+        outcome = session.commit(allow_cancel, audit_extra)
     _report(outcome, charges)
     return ExitCode.OK
 

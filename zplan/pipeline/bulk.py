@@ -27,6 +27,7 @@ from zplan.diagnostics import Diagnostic, Severity
 from zplan.load.catalog import Catalog
 from zplan.load.document import FileKind, load_file
 from zplan.load.files import check_file, expand, skip_note
+from zplan.pipeline.guardrails import Extras, finish, for_account
 from zplan.plan.planner import Context, plan_account
 from zplan.state import open_store
 from zplan.state.base import Store
@@ -76,6 +77,9 @@ def _plan_one(index: int, path: str, name: str, named: bool) -> dict[str, Any]:
     result["errors"] = planned.has_errors
     result["changes"] = bool(planned.changes)
     result["estimates"] = planned.estimates_used
+    extras = _CONTEXT.get("extras")
+    if extras is not None and extras.active:
+        result.update(for_account(extras, ctx.catalog, ctx.today, planned, result["account"]))
     return result
 
 
@@ -97,11 +101,14 @@ def plan_files(
     state: str | None,
     created_at: str,
     progress: Progress | None = None,
+    extras: Extras | None = None,
 ) -> dict[str, Any]:
-    """The plan document for every file under ``paths`` (unsigned)."""
+    """The plan document for every file under ``paths`` (unsigned); ``extras``: policies and
+    the forecast, evaluated per account in the process that plans it."""
     found = _unique(expand(paths))
     ctx = Context(catalog, today, actor)
     _CONTEXT["ctx"] = ctx
+    _CONTEXT["extras"] = extras
     workers = min(jobs(), max(1, len(found) // CHUNK))
     results: list[dict[str, Any]] = []
     if workers > 1 and len(found) >= PARALLEL_FROM and sys.platform.startswith("linux"):
@@ -126,7 +133,10 @@ def plan_files(
             results.append(_plan_one(*item))
             if progress is not None:
                 progress("planning", len(results), len(found))
-    return _assemble(results, ctx, store, paths, created_at)
+    document = _assemble(results, ctx, store, paths, created_at)
+    if extras is not None and extras.active:
+        document = finish(document, extras, catalog, today, results)
+    return document
 
 
 def _unique(items: Any) -> list[tuple[int, str, str, bool]]:

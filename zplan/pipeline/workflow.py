@@ -16,6 +16,7 @@ from zplan.errors import UsageError, ZplanError
 from zplan.load.document import Document
 from zplan.load.files import Workspace, read
 from zplan.model import Account, AccountType, Desired
+from zplan.pipeline.guardrails import Extras
 from zplan.pipeline.settings import Settings
 from zplan.state.base import Store, VersionWrite
 
@@ -51,8 +52,12 @@ def make_plan(
     *,
     save: bool = False,
     progress: Progress | None = None,
+    extras: Extras | None = None,
 ) -> dict[str, Any]:
-    """The plan document for every account under ``paths``; signed when ``save`` (if applyable)."""
+    """The plan document for every account under ``paths``; signed when ``save`` (if applyable).
+
+    ``extras``: policies to hold the plan against and forecast months (guardrails.py).
+    """
     from zplan.pipeline.bulk import plan_files
 
     document = plan_files(
@@ -64,12 +69,40 @@ def make_plan(
         settings.state,
         settings.clock.timestamp(),
         progress,
+        extras,
     )
     if save and document["applyable"]:  # a plan with errors is shown, never saved
         secret = store.signing_secret(create=True)
         assert secret is not None
         document = sign(document, secret)
     return document
+
+
+def make_forecast(
+    paths: Sequence[str],
+    settings: Settings,
+    store: Store,
+    months: int,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The forecast document of every account under ``paths``, and the accounts left out."""
+    document = make_plan(
+        paths, settings, store, progress=progress, extras=Extras(None, months, detail=True)
+    )
+    problems = [
+        f"{a['subdomain']}: the plan has errors, so it is not in the forecast"
+        for a in document["accounts"]
+        if any(d["severity"] == "error" for d in a["diagnostics"])
+    ]
+    problems += [
+        f"{d['file']}: {d['message']}" for d in document["diagnostics"] if d["severity"] == "error"
+    ]
+    forecast = {
+        "priced_on": document["priced_on"],
+        "catalog": document["catalog"],
+        **document["forecast"],
+    }
+    return forecast, problems
 
 
 def file_problems(workspace: Workspace) -> list[Diagnostic]:

@@ -292,11 +292,14 @@ def end_promotion_if_due(
     return record
 
 
-def roll_over(catalog: Catalog, account: Account, today: dt.date) -> tuple[Account, list[Renewal]]:
+def roll_over(
+    catalog: Catalog, account: Account, today: dt.date, *, describe: bool = True
+) -> tuple[Account, list[Renewal]]:
     """Every renewal due on or before ``today``: the account after them, and each renewal.
 
     ``now := next``, a new term at the old ``term_end`` with ``next``'s cycle, a
     renewal invoice; a cancelled ``next`` ends the subscription instead.
+    ``describe=False`` leaves the lines' descriptions empty (the forecast needs totals).
     """
     renewals: list[Renewal] = []
     while account.subscription is not None and today >= account.subscription.term_end:
@@ -310,7 +313,9 @@ def roll_over(catalog: Catalog, account: Account, today: dt.date) -> tuple[Accou
         config = sub.next
         end = term_end(day, config.cycle, sub.anchor)
         promotion = end_promotion_if_due(sub.promotion, day, config.cycle)
-        lines = full_cycle_lines(catalog, config, account.currency, "renewal", day, end)
+        lines = full_cycle_lines(
+            catalog, config, account.currency, "renewal", day, end, describe=describe
+        )
         priced = price_invoice(
             day=day,
             cycle=config.cycle,

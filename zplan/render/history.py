@@ -69,6 +69,10 @@ def render_history(subdomain: str, versions: Sequence[Version], result: VerifyRe
             where.append(f"plan {str(audit['plan_id'])[:19]}…")
         if where:
             out.append("    " + ", ".join(where))
+        override = (audit.get("policy") or {}).get("override")
+        if override:
+            denied = "; ".join(override.get("denied") or [])
+            out.append(f"    guardrails overridden: {override.get('reason')} (denied: {denied})")
     if result is not None:
         out.append("")
         if result.ok:
@@ -94,6 +98,7 @@ def history_json(
                 "file_commit": (v.audit or {}).get("file_commit"),
                 "config_path": (v.audit or {}).get("config_path"),
                 "ci_run_url": (v.audit or {}).get("ci_run_url"),
+                "policy": (v.audit or {}).get("policy"),
                 "changes": (v.audit or {}).get("changes") or [],
                 "charged": None if v.invoice is None else v.invoice["total"],
                 "currency": v.account.currency,

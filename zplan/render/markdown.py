@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from zplan.money import fmt
+from zplan.render.forecast import markdown_section as forecast_section
+from zplan.render.policy import markdown_banner
 
 MARKER = "<!-- zplan-plan -->"
 LIMIT = 65_000
@@ -333,7 +335,7 @@ def _estimated(document: dict[str, Any]) -> str:
 
 def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
     """The comment; detail blocks are dropped from the end until it fits under ``limit``."""
-    head = [MARKER, *_headline(document), "", *_alerts(document)]
+    head = [MARKER, *markdown_banner(document), *_headline(document), "", *_alerts(document)]
     if not document.get("applyable", True):
         head += ["> ❌ **This plan has errors and cannot be applied.**", ""]
     for d in document.get("diagnostics", []):
@@ -353,6 +355,7 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
             f"{', '.join(_code(s) for s in document['unmanaged'])}"
         )
     footer = [
+        *forecast_section(document),
         "",
         f"<sub>zplan {document.get('zplan_version', '')} · priced on "
         f"{document['priced_on']} · catalog {_code(document['catalog']['id'])}"

@@ -8,6 +8,7 @@ from typing import Any
 from zplan.diagnostics import printable
 from zplan.money import fmt
 from zplan.render import Style
+from zplan.render.policy import text_section
 
 _SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 
@@ -357,6 +358,9 @@ def render_plan(document: dict[str, Any], style: Style) -> str:
         if index:
             out.append("")
         out.extend(render_account(account, style))
+    policy = text_section(document, style)
+    if policy:
+        out += ["", *policy]
     if len(accounts) > 1:
         out.append("")
         out.extend(summary_table(document))

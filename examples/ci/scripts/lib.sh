@@ -8,6 +8,12 @@
 #                       GITHUB_SHA / CI_COMMIT_SHA is another one (a pull-request
 #                       merge ref, a review or comment event): recorded by apply
 #   ZPLAN_CMD           how to run zplan (default: zplan from PATH)
+#   ZPLAN_POLICY_DIR    guardrails: the directory of Rego policies and budgets.yaml
+#                       in the repository (docs/guardrails.md)
+#   ZPLAN_POLICY_REF    the base branch to read them from (origin/main): a pull
+#                       request cannot relax the rules it is judged by
+#   ZPLAN_PR_LABELS     the pull request's labels, comma-separated: policy data
+#                       {"pr": {"labels": [...]}}
 
 zplan() {
 	if [ -n "${ZPLAN_CMD:-}" ]; then
@@ -67,4 +73,30 @@ output() {
 	if [ -n "${GITHUB_OUTPUT:-}" ]; then
 		printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
 	fi
+}
+
+# Guardrails: the policies and budgets as they are on the base branch, and the
+# pull request's labels as their data. Sets ZPLAN_POLICY and ZPLAN_POLICY_DATA,
+# which zplan plan and zplan apply read.
+policy_setup() {
+	if [ -z "${ZPLAN_POLICY_DIR:-}" ]; then
+		return 0
+	fi
+	policies=${TMPDIR:-/tmp}/zplan-policies.$$
+	rm -rf "$policies"
+	mkdir -p "$policies"
+	if [ -n "${ZPLAN_POLICY_REF:-}" ]; then
+		git archive "$ZPLAN_POLICY_REF" -- "$ZPLAN_POLICY_DIR" | tar -x -C "$policies"
+	else
+		say "ZPLAN_POLICY_REF is not set: the policies of the checked-out commit are used"
+		mkdir -p "$policies/$ZPLAN_POLICY_DIR"
+		cp -R "$ZPLAN_POLICY_DIR/." "$policies/$ZPLAN_POLICY_DIR/"
+	fi
+	"${ZPLAN_PYTHON:-python3}" -c 'import json, os, sys
+labels = sorted({l.strip() for l in os.environ.get("ZPLAN_PR_LABELS", "").split(",") if l.strip()})
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    json.dump({"pr": {"labels": labels}}, out)' "$policies/labels.json"
+	ZPLAN_POLICY=$policies/$ZPLAN_POLICY_DIR
+	ZPLAN_POLICY_DATA=$policies/labels.json
+	export ZPLAN_POLICY ZPLAN_POLICY_DATA
 }

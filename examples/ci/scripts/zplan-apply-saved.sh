@@ -18,6 +18,7 @@ plan_file=${1:-${ZPLAN_PLAN_FILE:-plan.json}}
 result=${ZPLAN_RESULT_FILE:-zplan-apply.md}
 log=${result%.md}.log
 require_state
+policy_setup
 
 rc=0
 if [ ! -f "$plan_file" ]; then

@@ -14,6 +14,7 @@ set -eu
 dir=$ZPLAN_ACCOUNTS_DIR
 comment=${ZPLAN_COMMENT_FILE:-zplan-comment.md}
 require_state
+policy_setup
 
 zplan validate --format "$(diag_format)" "$dir"
 

@@ -8,6 +8,7 @@
 #   ZPLAN_CODEQUALITY   also write the validation problems there as a GitLab
 #                       Code Quality report (they show on the merge request's diff)
 #   ZPLAN_COMMENT_FOOTER  text added at the end of the comment (how to apply)
+#   ZPLAN_POLICY_DIR, ZPLAN_POLICY_REF, ZPLAN_PR_LABELS  guardrails (lib.sh)
 #
 # Exit 0 when there is a plan, with or without changes (zplan's exit code 2,
 # "changes", is not a failure here); 1 when the files are invalid or zplan
@@ -19,6 +20,7 @@ dir=$ZPLAN_ACCOUNTS_DIR
 plan_file=${ZPLAN_PLAN_FILE:-plan.json}
 comment=${ZPLAN_COMMENT_FILE:-zplan-comment.md}
 require_state
+policy_setup
 rm -f "$plan_file" "$comment"
 
 # 1. Schema and rules. Annotations point at the offending line of each file.
@@ -36,6 +38,21 @@ fi
 rc=0
 if [ "$valid" -eq 0 ]; then
 	zplan plan "$dir" --out "$plan_file" --format markdown --detailed-exitcode >"$comment" || rc=$?
+fi
+# A guardrail that denies the plan fails the job (zplan saved the plan, so that an
+# owner may override it): its results as annotations and Code Quality entries on
+# the subscription files, then the plan is not kept.
+if [ -f "$plan_file" ] && [ -n "${ZPLAN_POLICY:-}" ]; then
+	if [ "${GITHUB_ACTIONS:-}" = true ]; then
+		zplan show "$plan_file" --format github || true
+	fi
+	if [ -n "${ZPLAN_CODEQUALITY:-}" ]; then
+		"${ZPLAN_PYTHON:-python3}" "$(dirname "$0")/codequality.py" "$plan_file" >"$ZPLAN_CODEQUALITY.policy.json"
+		"${ZPLAN_PYTHON:-python3}" -c 'import json, sys
+merged = json.load(open(sys.argv[1])) + json.load(open(sys.argv[2]))
+json.dump(merged, open(sys.argv[1], "w"), indent=2)' "$ZPLAN_CODEQUALITY" "$ZPLAN_CODEQUALITY.policy.json"
+		rm -f "$ZPLAN_CODEQUALITY.policy.json"
+	fi
 fi
 if [ "$valid" -ne 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; }; then
 	rm -f "$plan_file"
