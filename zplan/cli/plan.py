@@ -22,7 +22,7 @@ from zplan.cli.options import (
     write_private,
 )
 from zplan.errors import ExitCode, UsageError
-from zplan.pipeline.settings import Settings
+from zplan.pipeline.settings import Settings, Writer
 from zplan.render import Style
 
 # validate ------------------------------------------------------------------
@@ -109,7 +109,7 @@ def plan_command(
     from zplan.pipeline import workflow
 
     config = settings(ctx)
-    with config.store(create=out is not None) as store, StderrProgress() as progress:
+    with config.store() as store, StderrProgress() as progress:
         document = workflow.make_plan(paths, config, store, save=out is not None, progress=progress)
     applyable = bool(document["applyable"])
     saved = out is not None and applyable
@@ -191,16 +191,16 @@ def apply_command(
     config = settings(ctx)
     provenance = Provenance.from_env(_actor(config))
     saved = read_plan_file(Path(paths[0])) if len(paths) == 1 and Path(paths[0]).is_file() else None
-    with config.store() as store:
+    with config.writer() as writer:
         if saved is not None:
-            return _apply_saved(store, saved, config, provenance, allow_cancel, lock_timeout)
+            return _apply_saved(writer, saved, config, provenance, allow_cancel, lock_timeout)
         return _apply_files(
-            store, paths, config, provenance, auto_approve, allow_cancel, lock_timeout
+            writer, paths, config, provenance, auto_approve, allow_cancel, lock_timeout
         )
 
 
 def _apply_saved(
-    store: Any,
+    writer: Writer,
     saved: dict[str, Any],
     config: Settings,
     provenance: Any,
@@ -208,15 +208,19 @@ def _apply_saved(
     lock_timeout: float,
 ) -> int:
     from zplan.apply.session import apply_saved
+    from zplan.render.text import state_line
 
+    click.echo(state_line(writer.store.url, writer.trust.sandbox))
     outcome = apply_saved(
-        store,
+        writer.store,
         saved,
         config.catalog(),
-        config.clock,
+        writer.clock,
         provenance,
         allow_cancel=allow_cancel,
         lock_timeout=lock_timeout,
+        signer=writer.signer,
+        trust=writer.trust,
     )
     _report(outcome)
     return ExitCode.OK
@@ -233,10 +237,12 @@ def _report(outcome: Any) -> None:
         click.echo(f"Apply complete: {count} account{'s' * (count != 1)} changed ({names}).")
     elif not outcome.already:
         click.echo("Apply complete: no changes.")
+    for subdomain, (serial, digest) in sorted(outcome.heads.items()):
+        click.echo(f"audit head: {subdomain} #{serial} sha256:{digest}")
 
 
 def _apply_files(
-    store: Any,
+    writer: Writer,
     paths: Sequence[str],
     config: Settings,
     provenance: Any,
@@ -249,15 +255,16 @@ def _apply_files(
     from zplan.pipeline import workflow
 
     catalog = config.catalog()
+    store, clock = writer.store, writer.clock
     progress = StderrProgress()
-    workspace = read(paths, catalog, config.clock.today(), progress)
+    workspace = read(paths, catalog, clock.today(), progress)
     entries = workflow.entries_of(workspace)
     if not auto_approve and not sys.stdin.isatty():
         raise UsageError(
             "apply asks for confirmation, and stdin is not a terminal",
             hint="pass --auto-approve, or apply a saved plan file",
         )
-    session = Session(store, catalog, config.clock, provenance)
+    session = Session(store, catalog, clock, provenance, writer.signer)
     with session.locked([d.subdomain for d, _ in entries], lock_timeout):
         document = session.make_plan(
             entries,
