@@ -46,18 +46,19 @@ os.environ["ZPLAN_TEST_GUARD"] = "1"
 
 @dataclass(frozen=True)
 class Keys:
-    """The session's keys: the apply key (ZPLAN_SIGNING_KEY) and the operator key."""
+    """The session's keys: apply (ZPLAN_SIGNING_KEY), plan (ZPLAN_PLAN_KEY), operator."""
 
     apply: Path
     operator: Path
+    plan: Path
 
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     """One apply key and one operator key for the whole run (made by zplan keygen)."""
     directory = tmp_path_factory.mktemp("keys")
-    made = Keys(directory / "apply.key", directory / "operator.key")
-    for path in (made.apply, made.operator):
+    made = Keys(directory / "apply.key", directory / "operator.key", directory / "plan.key")
+    for path in (made.apply, made.operator, made.plan):
         result = invoke(["keygen", str(path)])
         assert result.code == 0, result.output
     return made
@@ -72,6 +73,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, keys:
     # every write signs with them, as a CI apply job would.
     monkeypatch.setenv("ZPLAN_SIGNING_KEY", str(keys.apply))
     monkeypatch.setenv("ZPLAN_OPERATOR_KEY", str(keys.operator))
+    monkeypatch.setenv("ZPLAN_PLAN_KEY", str(keys.plan))
     # git must not read the developer's configuration (user.email is the default actor).
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig-global"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")

@@ -27,7 +27,7 @@ import yaml
 from markdown_it import MarkdownIt
 from zplan.render.markdown import MARKER, render_markdown
 
-from tests.conftest import ROOT, TODAY, Zplan, invoke
+from tests.conftest import ROOT, TODAY, Zplan, init_store, invoke
 
 CI = ROOT / "examples" / "ci"
 SCRIPTS = CI / "scripts"
@@ -82,10 +82,16 @@ class Repo:
         assert old in text
         path.write_text(text.replace(old, new), encoding="utf-8")
 
-    def env(self, run_id: int | None = None, **extra: str) -> dict[str, str]:
+    def env(self, run_id: int | None = None, job: str = "", **extra: str) -> dict[str, str]:
         """The environment of a CI job: the shared store, the date, GitHub's variables."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ZPLAN_"))}
         env.update(ZPLAN_TEST_GUARD="1", ZPLAN_STATE=self.state, ZPLAN_NOW=TODAY)
+        # Least privilege: the pull-request plan job holds only the plan key; a job that
+        # writes holds the apply key (the test for the plan job's read-only store is below).
+        if job == "zplan-pr-plan.sh":
+            env["ZPLAN_PLAN_KEY"] = os.environ["ZPLAN_PLAN_KEY"]
+        else:
+            env["ZPLAN_SIGNING_KEY"] = os.environ["ZPLAN_SIGNING_KEY"]
         bindir = str(Path(sys.executable).parent)
         env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
         if shutil.which("zplan", path=bindir) is None:
@@ -104,7 +110,7 @@ class Repo:
         done = subprocess.run(
             ["sh", str(SCRIPTS / name), *args],
             cwd=self.path,
-            env=self.env(run_id, **env),
+            env=self.env(run_id, name, **env),
             capture_output=True,
             text=True,
             timeout=120,
@@ -133,7 +139,7 @@ def make_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, by_merge_job: 
     (path / "accounts").mkdir(parents=True)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
-    made = Repo(path, str(tmp_path / "shared-store" / "state.db"), artifacts)
+    made = Repo(path, init_store(str(tmp_path / "shared-store" / "state.db")), artifacts)
     monkeypatch.chdir(path)
     made.git("init", "-q", "-b", "main")
     made.git("config", "user.email", "dev@meridian-group.example")
@@ -374,6 +380,7 @@ def change_behind_zplans_back(state: str, subdomain: str, agents: int) -> None:
     from zplan.model import Account
     from zplan.state import open_store
     from zplan.state.base import VersionWrite
+    from zplan.trust.keys import OPERATOR_ENV, load_private
 
     with open_store(state) as store:
         account = store.account(subdomain)
@@ -396,8 +403,9 @@ def change_behind_zplans_back(state: str, subdomain: str, agents: int) -> None:
         store.write(
             subdomain,
             (account.lineage, account.serial),
-            [VersionWrite(changed, "admin", f"{TODAY}T15:00:00Z", None, audit)],
+            [VersionWrite(changed, "admin", f"{TODAY}T15:00:00Z", None, audit, TODAY)],
             None,
+            load_private(os.environ[OPERATOR_ENV], OPERATOR_ENV),
         )
 
 

@@ -92,9 +92,10 @@ def history_command(
         result = stores.verify_account(store, subdomain, published) if verify else None
         trust = store.trust()
     if fmt == "json":
-        click.echo(json.dumps(history_json(subdomain, versions, result), indent=2))
+        data = history_json(subdomain, versions, result)
+        data["sandbox"] = bool(trust is not None and trust.sandbox)
+        click.echo(json.dumps(data, indent=2))
     else:
-        if trust is not None and trust.sandbox:
-            click.echo("(sandbox store: dates are simulated)")
-        click.echo(render_history(subdomain, versions, result), nl=False)
+        sandbox = trust is not None and trust.sandbox
+        click.echo(render_history(subdomain, versions, result, bool(sandbox)), nl=False)
     return ExitCode.ERROR if result is not None and not result.ok else ExitCode.OK
