@@ -75,7 +75,10 @@ class Settings(NamedTuple):
                     hint=f"use --state {moved}",
                 )
             clock = write_clock(self.at, store.now(), trust.sandbox)
-            signer = signing_key(role or Role.APPLY, store, trust) if needs_key else None
+            signer = None
+            if needs_key:
+                signer = signing_key(role or Role.APPLY, store, trust)
+                check_registered(signer, role or Role.APPLY, store, trust)
             yield Writer(store, clock, signer, trust)  # type: ignore[arg-type]
 
 
@@ -114,6 +117,18 @@ def signing_key(role: Role, store: Store, trust: Trust) -> Signer:
             "store (zplan state init, or zplan state trust-key)",
         )
     return signer
+
+
+def check_registered(signer: Signer, role: Role, store: Store, trust: Trust) -> None:
+    """Refuse, before any work, a key the store does not trust for ``role``."""
+    if trust.find(signer.key.id, (role,), trust.head[0]) is None:
+        from zplan.errors import StateError
+
+        raise StateError(
+            f"the key {signer.key.id} (from {signer.origin}) is not a registered "
+            f"{role.value} key of the state store {store.url}; nothing was written",
+            hint="register it with zplan state trust-key (signed by an operator key)",
+        )
 
 
 def plan_key(store: Store, trust: Trust | None) -> Signer:
