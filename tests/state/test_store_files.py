@@ -55,8 +55,14 @@ def test_init_refuses_a_dangling_symlink(zplan: Zplan, tmp_path: Path) -> None:
 
 
 def test_init_works_with_zplan_now_set(zplan: Zplan, tmp_path: Path) -> None:
-    made = zplan("--state", str(tmp_path / "s" / "state.db"), "state", "init", "--sandbox",
-                 env={"ZPLAN_NOW": "2030-01-01"})
+    made = zplan(
+        "--state",
+        str(tmp_path / "s" / "state.db"),
+        "state",
+        "init",
+        "--sandbox",
+        env={"ZPLAN_NOW": "2030-01-01"},
+    )
     assert made.code == 0, made.output
 
 
@@ -79,8 +85,19 @@ def test_a_sandbox_keeps_its_own_keys_when_none_is_given(
     assert made.code == 0 and "sandbox key kept at" in made.out, made.output
     assert stat.S_IMODE((state.parent / "sandbox-apply.key").stat().st_mode) == 0o600
     assert write(zplan, state, example)[0] == 0
-    admin = zplan("--state", str(state), "--actor", "ops@zplan.example", "--at", TODAY,
-                  "admin", "account", "acme", "--type", "managed")
+    admin = zplan(
+        "--state",
+        str(state),
+        "--actor",
+        "ops@zplan.example",
+        "--at",
+        TODAY,
+        "admin",
+        "account",
+        "acme",
+        "--type",
+        "managed",
+    )
     assert admin.code == 0, admin.output
 
 
@@ -107,7 +124,9 @@ def test_a_file_that_is_not_a_zplan_store_is_refused(
     assert shown.code == 1 and "Traceback" not in shown.output
 
 
-def test_a_symlinked_store_is_refused(zplan: Zplan, store: Path, tmp_path: Path, example: Path) -> None:
+def test_a_symlinked_store_is_refused(
+    zplan: Zplan, store: Path, tmp_path: Path, example: Path
+) -> None:
     link = store.parent / "link.db"
     link.symlink_to(store)
     code, output = write(zplan, link, example)
@@ -163,7 +182,9 @@ def test_discovery_up_to_the_work_tree_top_and_git_rules(
     assert code == 1 and "tracked by git" in output, output
 
 
-def test_reading_a_missing_store_creates_nothing(zplan: Zplan, tmp_path: Path, example: Path) -> None:
+def test_reading_a_missing_store_creates_nothing(
+    zplan: Zplan, tmp_path: Path, example: Path
+) -> None:
     state = tmp_path / "nothing" / "state.db"
     for argv in (
         ("plan", str(example)),

@@ -20,7 +20,6 @@ from zplan.state.base import chain_hash
 
 from tests.conftest import TODAY
 from tests.state.conftest import (
-    OWNER,
     Cli,
     RawStore,
     StoreFactory,
@@ -52,7 +51,7 @@ def applied(cli: Cli, path: Path, at: str | None = TODAY) -> str:
 
 def head_of(line: str) -> str:
     """``audit head: acme #2 sha256:…`` → ``2:sha256:…``."""
-    _, _, subdomain, number, digest = line.split()
+    _, _, _, number, digest = line.split()
     return f"{number.lstrip('#')}:{digest}"
 
 
@@ -114,7 +113,10 @@ def test_entries_record_wall_time_and_business_date(cli: Cli, tmp_path: Path) ->
         ((text,),) = raw.rows("SELECT entry FROM audit WHERE subdomain = 'acme'")
     entry = json.loads(text)
     assert entry["priced_on"] == "2027-01-15"
-    assert entry["time"][:10] in {REAL_TODAY.isoformat(), (REAL_TODAY + dt.timedelta(1)).isoformat()}
+    assert entry["time"][:10] in {
+        REAL_TODAY.isoformat(),
+        (REAL_TODAY + dt.timedelta(1)).isoformat(),
+    }
     assert entry["sandbox"] is True and entry["key"].startswith("ed25519:")
 
 
@@ -133,7 +135,7 @@ def test_tail_truncation_with_a_consistent_rollback_is_caught_by_the_head(
     _, published = _two_versions(cli, tmp_path)
     with RawStore(cli.url) as raw:
         for table in ("audit", "invoices", "applied_plans", "versions"):
-            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'acme' AND serial = 2")  # noqa: S608
+            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'acme' AND serial = 2")
         ((state,),) = raw.rows("SELECT state FROM versions WHERE subdomain = 'acme' AND serial = 1")
         raw.execute("UPDATE accounts SET serial = 1, state = ? WHERE subdomain = 'acme'", (state,))
     # The chain alone is consistent: this is what only a published head can show.
@@ -141,7 +143,9 @@ def test_tail_truncation_with_a_consistent_rollback_is_caught_by_the_head(
     caught = cli("history", "acme", "--verify", "--head", head_of(published))
     assert caught.code == 1 and "before the published head #2" in caught.out, caught.output
     heads = tmp_path / "heads.json"
-    heads.write_text(json.dumps([{"subdomain": "acme", "serial": 2, "hash": published.split()[-1]}]))
+    heads.write_text(
+        json.dumps([{"subdomain": "acme", "serial": 2, "hash": published.split()[-1]}])
+    )
     assert cli("history", "acme", "--verify", "--heads", str(heads)).code == 1
 
 
@@ -177,7 +181,7 @@ def test_a_re_keyed_account_is_caught(cli: Cli, tmp_path: Path) -> None:
     _two_versions(cli, tmp_path)
     with RawStore(cli.url) as raw:
         for table in ("audit", "invoices", "applied_plans", "versions", "accounts"):
-            raw.execute(f"UPDATE {table} SET subdomain = 'other' WHERE subdomain = 'acme'")  # noqa: S608
+            raw.execute(f"UPDATE {table} SET subdomain = 'other' WHERE subdomain = 'acme'")
     caught = cli("history", "other", "--verify")
     assert caught.code == 1 and "was written for 'acme', not other" in caught.out, caught.output
 
@@ -223,9 +227,7 @@ def test_a_forged_append_is_caught_and_blocks_writes(cli: Cli, tmp_path: Path) -
     assert refused.code == 1 and "does not verify" in refused.err
 
 
-def test_a_deleted_account_is_caught_against_the_published_heads(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_a_deleted_account_is_caught_against_the_published_heads(cli: Cli, tmp_path: Path) -> None:
     _two_versions(cli, tmp_path)
     heads = cli("state", "heads", "--format", "json")
     assert heads.code == 0
@@ -233,7 +235,7 @@ def test_a_deleted_account_is_caught_against_the_published_heads(
     assert json.loads(heads.out)[0]["hash"].startswith("sha256:")
     with RawStore(cli.url) as raw:
         for table in ("audit", "invoices", "applied_plans", "versions", "accounts"):
-            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'acme'")  # noqa: S608
+            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'acme'")
     caught = cli("history", "acme", "--verify", "--heads", str(tmp_path / "heads.json"))
     assert caught.code == 1 and "no account acme" in caught.err, caught.output
 

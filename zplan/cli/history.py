@@ -68,8 +68,12 @@ zplan history acme --verify --heads heads.json      # the JSON of zplan state he
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--verify", is_flag=True, help="Recompute the audit chain; exit 1 if it breaks.")
-@click.option("--head", metavar="SERIAL:HASH", help="With --verify: the chain must reach this head.")
-@click.option("--heads", "heads_file", metavar="FILE", help="With --verify: heads from state heads.")
+@click.option(
+    "--head", metavar="SERIAL:HASH", help="With --verify: the chain must reach this head."
+)
+@click.option(
+    "--heads", "heads_file", metavar="FILE", help="With --verify: heads from state heads."
+)
 @click.pass_context
 def history_command(
     ctx: click.Context,

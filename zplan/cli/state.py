@@ -106,8 +106,12 @@ zplan --state postgresql://zplan@db/zplan state init --trust-key apply.key.pub -
 """,
 )
 @click.option("--sandbox", is_flag=True, help="A sandbox store: writes accept --at (for ever).")
-@click.option("--trust-key", metavar="PUBLIC_KEY_FILE", help="The apply key (default: ZPLAN_SIGNING_KEY's).")
-@click.option("--operator-key", metavar="PUBLIC_KEY_FILE", help="The operator key (admin, trust-key).")
+@click.option(
+    "--trust-key", metavar="PUBLIC_KEY_FILE", help="The apply key (default: ZPLAN_SIGNING_KEY's)."
+)
+@click.option(
+    "--operator-key", metavar="PUBLIC_KEY_FILE", help="The operator key (admin, trust-key)."
+)
 @click.option("--plan-key", metavar="PUBLIC_KEY_FILE", help="The key that signs saved plans.")
 @click.pass_context
 def state_init_command(
@@ -122,7 +126,10 @@ def state_init_command(
     from zplan.render.text import state_line
 
     made = init_store(
-        settings(ctx), sandbox=sandbox, trust_key=trust_key, operator_key=operator_key,
+        settings(ctx),
+        sandbox=sandbox,
+        trust_key=trust_key,
+        operator_key=operator_key,
         plan_key=plan_key,
     )
     click.echo(f"Created the state store {state_line(made.url, made.sandbox)[7:]}.")
@@ -143,7 +150,9 @@ zplan state heads
 zplan state heads --format json > heads.json   # publish it; later: history ACCOUNT --verify --heads heads.json
 """,
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def state_heads_command(ctx: click.Context, fmt: str) -> int:
     """Every account's audit head (newest entry's serial and hash), to publish outside the store."""

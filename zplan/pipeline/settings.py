@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from zplan.trust.keys import Role, Signer
     from zplan.trust.registry import Trust
 
+
 class Writer(NamedTuple):
     """What a writing command holds: the store, its clock, the key that signs, the registry."""
 

@@ -142,16 +142,18 @@ def keygen(path: str) -> Signer:
 def heads(settings: Settings) -> list[dict[str, Any]]:
     """Every account's audit head, as ``state heads`` prints and ``--heads FILE`` reads."""
     with settings.store() as store:
-        return [
-            {"subdomain": s, "serial": n, "hash": f"sha256:{h}"} for s, n, h in store.heads()
-        ]
+        return [{"subdomain": s, "serial": n, "hash": f"sha256:{h}"} for s, n, h in store.heads()]
 
 
 def parse_head(text: str) -> tuple[int, str]:
     """``SERIAL:sha256:HEX`` (as printed after a write) → (serial, hex)."""
     serial, _, digest = text.partition(":")
     digest = digest.removeprefix("sha256:")
-    if not serial.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+    if (
+        not serial.isdigit()
+        or len(digest) != 64
+        or any(c not in "0123456789abcdef" for c in digest)
+    ):
         raise UsageError(
             f"--head {text!r}: not SERIAL:sha256:HEX",
             hint="copy it from the 'audit head:' line or from zplan state heads",
@@ -163,9 +165,7 @@ def read_heads(path: str) -> dict[str, tuple[int, str]]:
     """The JSON that ``zplan state heads --format json`` printed."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {
-            str(h["subdomain"]): parse_head(f"{int(h['serial'])}:{h['hash']}") for h in data
-        }
+        return {str(h["subdomain"]): parse_head(f"{int(h['serial'])}:{h['hash']}") for h in data}
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise UsageError(
             f"--heads {path}: not the JSON of zplan state heads --format json ({exc})"
@@ -204,9 +204,7 @@ def published_head(
     return None
 
 
-def verify_account(
-    store: Store, subdomain: str, head: tuple[int, str] | None
-) -> Any:
+def verify_account(store: Store, subdomain: str, head: tuple[int, str] | None) -> Any:
     """``history --verify``: the chain and its signatures, then the published head if given."""
     result = store.verify(subdomain)
     if result.ok and head is not None:
@@ -214,7 +212,6 @@ def verify_account(
         if problem:
             return result._replace(ok=False, problem=problem, serial=head[0])
     return result
-
 
 
 def migrate(settings: Settings, source: str, target: str) -> list[str]:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from zplan.trust.registry import Trust
 
 SCHEMA_VERSION = 2
-NO_STORE_HINT = "create it with: zplan state init (or zplan state init --sandbox for demos and tests)"
+NO_STORE_HINT = (
+    "create it with: zplan state init (or zplan state init --sandbox for demos and tests)"
+)
 
 
 def canonical(value: Any) -> str:
@@ -709,9 +711,7 @@ class SqlStore(Store):
             unknown = [k for k in retire if k not in known]
             if unknown:
                 raise StateError(f"no active key {unknown[0]} in this store")
-            entry = change_entry(
-                trust, add, retire, actor, signer, timestamp(self._now(cur))
-            )
+            entry = change_entry(trust, add, retire, actor, signer, timestamp(self._now(cur)))
             self._add_trust(cur, entry, signer)
             changed = self._trust(cur)
         assert changed is not None
@@ -831,7 +831,9 @@ class SqlStore(Store):
 
     def dump_trust(self) -> list[list[Any]]:
         with self._read_tx() as cur:
-            rows = self._rows(cur, "SELECT serial, entry, hash, signature FROM trust ORDER BY serial")
+            rows = self._rows(
+                cur, "SELECT serial, entry, hash, signature FROM trust ORDER BY serial"
+            )
         return [list(r) for r in rows]
 
     def adopt(self, trust_rows: list[list[Any]], source: Trust) -> None:
@@ -854,7 +856,9 @@ class SqlStore(Store):
             cur.execute("DELETE FROM trust")
             for row in trust_rows:
                 cur.execute(
-                    self._q("INSERT INTO trust (serial, entry, hash, signature) VALUES (?, ?, ?, ?)"),
+                    self._q(
+                        "INSERT INTO trust (serial, entry, hash, signature) VALUES (?, ?, ?, ?)"
+                    ),
                     row,
                 )
 

@@ -40,11 +40,8 @@ def discover(cwd: Path | None = None) -> Path:
     """
     start = (cwd or Path.cwd()).absolute()
     top = work_tree_top(start)
-    directories = [start, *start.parents]
-    if top is not None:
-        directories = directories[: directories.index(top) + 1]
-    else:
-        directories = directories[:1]
+    upward = [start, *start.parents]
+    directories = upward[: upward.index(top) + 1] if top is not None else upward[:1]
     for directory in directories:
         candidate = directory / STORE_DIR / STORE_NAME
         if os.path.lexists(candidate):

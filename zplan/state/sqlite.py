@@ -83,7 +83,10 @@ class SqliteStore(SqlStore):
             )
         uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
         self.conn = sqlite3.connect(
-            uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            uri,
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
             check_same_thread=False,
         )
         self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

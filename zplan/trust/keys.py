@@ -81,9 +81,7 @@ def verify(key: PublicKey, data: bytes, signature: str) -> bool:
         return False
     try:
         raw_signature = base64.b64decode(signature.rsplit(":", 1)[1], validate=True)
-        Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public)).verify(
-            raw_signature, data
-        )
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public)).verify(raw_signature, data)
     except (InvalidSignature, ValueError):
         return False
     return True
