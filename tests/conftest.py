@@ -64,6 +64,15 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     return made
 
 
+def key_env(keys: Keys) -> dict[str, str]:
+    """The key variables, for fixtures that run before the per-test environment is set."""
+    return {
+        "ZPLAN_SIGNING_KEY": str(keys.apply),
+        "ZPLAN_OPERATOR_KEY": str(keys.operator),
+        "ZPLAN_PLAN_KEY": str(keys.plan),
+    }
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, keys: Keys) -> None:
     for name in _CLEARED:
@@ -136,9 +145,10 @@ def zplan() -> Zplan:
     return Zplan()
 
 
-def init_store(url: str, *, sandbox: bool = True) -> str:
+def init_store(url: str, *, sandbox: bool = True, env: dict[str, str] | None = None) -> str:
     """Create a store with ``zplan state init`` (a sandbox by default: tests write at TODAY)."""
-    result = invoke(["--state", url, "state", "init", *(["--sandbox"] if sandbox else [])])
+    argv = ["--state", url, "state", "init", *(["--sandbox"] if sandbox else [])]
+    result = invoke(argv, env=env)
     assert result.code == 0, result.output
     return url
 

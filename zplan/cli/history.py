@@ -94,7 +94,7 @@ def history_command(
         if not versions:
             raise ZplanError(f"there is no account {subdomain} in the state store {store.url}")
         result = stores.verify_account(store, subdomain, published) if verify else None
-        trust = store.trust()
+        trust = store.trust(signatures=verify)
     if fmt == "json":
         data = history_json(subdomain, versions, result)
         data["sandbox"] = bool(trust is not None and trust.sandbox)

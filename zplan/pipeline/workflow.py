@@ -65,7 +65,7 @@ def make_plan(
         settings.clock.timestamp(),
         progress,
     )
-    trust = store.trust()
+    trust = store.trust(signatures=save)  # a plan to show names its store without cryptography
     document["state"] = state_json(store, trust)
     if save and document["applyable"]:  # a plan with errors is shown, never saved
         if trust is None:

@@ -278,8 +278,11 @@ class Store(abc.ABC):
     def subdomains(self) -> list[str]: ...
 
     @abc.abstractmethod
-    def trust(self) -> Trust | None:
-        """The store's key registry, replayed and checked; None before ``state init``."""
+    def trust(self, *, signatures: bool = True) -> Trust | None:
+        """The store's key registry, replayed and checked; None before ``state init``.
+
+        ``signatures=False``: its hash chain only (a plan's header; no cryptography).
+        """
 
     @abc.abstractmethod
     def now(self) -> dt.datetime:
@@ -634,15 +637,15 @@ class SqlStore(Store):
         rows = self._rows(cur, "SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
-    def _trust(self, cur: Any) -> Trust | None:
+    def _trust(self, cur: Any, *, signatures: bool = True) -> Trust | None:
         from zplan.trust.registry import replay
 
         rows = self._rows(cur, "SELECT serial, entry, hash, signature FROM trust ORDER BY serial")
-        return replay([(int(r[0]), r[1], r[2], r[3]) for r in rows])
+        return replay([(int(r[0]), r[1], r[2], r[3]) for r in rows], signatures=signatures)
 
-    def trust(self) -> Trust | None:
+    def trust(self, *, signatures: bool = True) -> Trust | None:
         with self._read_tx() as cur:
-            return self._trust(cur)
+            return self._trust(cur, signatures=signatures)
 
     def moved_to(self) -> str | None:
         with self._read_tx() as cur:

@@ -106,8 +106,14 @@ def change_entry(
     }
 
 
-def replay(rows: Sequence[tuple[int, str, str, str | None]]) -> Trust | None:
-    """The registry from its rows (serial, entry JSON, hash, signature); None when empty."""
+def replay(
+    rows: Sequence[tuple[int, str, str, str | None]], *, signatures: bool = True
+) -> Trust | None:
+    """The registry from its rows (serial, entry JSON, hash, signature); None when empty.
+
+    ``signatures=False`` checks the hash chain only: enough to name the store and
+    its kind in a plan's header, without loading ``cryptography``.
+    """
     if not rows:
         return None
     previous = ""
@@ -134,7 +140,7 @@ def replay(rows: Sequence[tuple[int, str, str, str | None]]) -> Trust | None:
                 (),
                 {},
             )
-            if signature is not None:
+            if signature is not None and signatures:
                 probe = trust._replace(keys=tuple(keys), hashes={1: stored_hash})
                 _check_signature(probe, signature, stored_hash, serial, (Role.APPLY,), 1)
         else:
@@ -142,7 +148,10 @@ def replay(rows: Sequence[tuple[int, str, str, str | None]]) -> Trust | None:
             if entry.get("kind") != "trust-key" or entry.get("store_id") != trust.store_id:
                 raise TrustError(f"key registry entry {serial} is not a key change of this store")
             current = trust._replace(keys=tuple(keys), hashes=dict(hashes))
-            _check_signature(current, signature, stored_hash, serial, (Role.OPERATOR,), serial - 1)
+            if signatures:
+                _check_signature(
+                    current, signature, stored_hash, serial, (Role.OPERATOR,), serial - 1
+                )
             retired = set(entry.get("retire") or [])
             keys = [
                 r._replace(until=serial) if r.key.id in retired and r.until is None else r
