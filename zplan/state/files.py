@@ -132,6 +132,20 @@ def tracked_by_git(path: Path) -> bool:
     return done.returncode == 0
 
 
+def _ignored(path: Path) -> bool:
+    try:
+        done = subprocess.run(
+            ["git", "check-ignore", "-q", "--", path.name],  # noqa: S607
+            cwd=path.parent,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 def create_private(path: Path) -> None:
     """Make the store's directory (0700) and an empty file (0600); refuse any that exists."""
     directory = path.parent
@@ -180,6 +194,8 @@ def ignore(path: Path) -> str | None:
         line = f"/{absolute.name}*"
     else:
         line = f"/{relative.as_posix()}/"
+    if _ignored(absolute):
+        return None  # git ignores it already (a rule of the repository's own)
     gitignore = top / ".gitignore"
     try:
         existing = gitignore.read_text(encoding="utf-8")
