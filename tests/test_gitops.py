@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ class Repo:
         env.update(
             GITHUB_OUTPUT=str(self.artifacts / "github-output"),
             GITHUB_STEP_SUMMARY=str(self.artifacts / "step-summary.md"),
+            ZPLAN_HEADS_FILE=str(self.artifacts / "zplan-heads.json"),
         )
         env.update(extra)
         return env
@@ -272,6 +274,66 @@ def test_pull_request_plan_approval_merge_and_history(
     assert f"commit {branch_commit[:12]}" in text.out and f"CI run {run_url(201)}" in text.out
     # Unchanged accounts got no version.
     assert len(repo.history("fernleaf")) == 1
+
+
+def test_the_plan_job_cannot_write_and_the_heads_catch_a_rollback(repo: Repo) -> None:
+    """Least privilege (issue 12): the pull-request job holds the plan key only. Whatever a
+    pull request makes it run, it cannot write the store; the apply job publishes the audit
+    heads, and the scheduled job finds a history rolled back behind the store's back."""
+    repo.git("checkout", "-q", "-b", "more-seats")
+    repo.edit("bellhop", "agents: 42", "agents: 45")
+    repo.git("commit", "-q", "-am", "bellhop: 3 more seats")
+    planned = pr_plan(repo, run_id=400)
+    assert planned.code == 0, planned.output
+    before = repo.history("bellhop")
+    plan_job = repo.env(400, "zplan-pr-plan.sh", ZPLAN_ACTOR=OWNER)
+    for argv in (
+        ["apply", "accounts/", "--auto-approve"],
+        ["apply", str(repo.artifacts / "plan.json")],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "zplan", *argv],
+            cwd=repo.path,
+            env=plan_job,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "this write must be signed: set ZPLAN_SIGNING_KEY" in done.stderr
+    assert repo.history("bellhop") == before
+
+    applied = approve(repo, run_id=401, commit=repo.head)
+    assert applied.code == 0, applied.output
+    heads = json.loads((repo.artifacts / "zplan-heads.json").read_text(encoding="utf-8"))
+    assert {h["subdomain"]: h["serial"] for h in heads} == {
+        "bellhop": 2,
+        "fernleaf": 1,
+        "orchard-foods": 1,
+    }
+    assert "zplan audit heads" in (repo.artifacts / "step-summary.md").read_text(encoding="utf-8")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "more-seats", "-m", "Merge pull request #9")
+    clean = repo.script("zplan-drift.sh", run_id=402)
+    assert clean.code == 0 and "reaches its published head" in clean.err, clean.output
+
+    # Someone with the store's credentials rolls bellhop back to version 1, consistently.
+    with sqlite3.connect(repo.state) as raw:
+        for table in ("audit", "invoices", "applied_plans", "versions"):
+            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'bellhop' AND serial = 2")  # noqa: S608
+        (state,) = raw.execute(
+            "SELECT state FROM versions WHERE subdomain = 'bellhop' AND serial = 1"
+        ).fetchone()
+        raw.execute(
+            "UPDATE accounts SET serial = 1, state = ? WHERE subdomain = 'bellhop'", (state,)
+        )
+    assert repo.zplan("history", "bellhop", "--verify").code == 0  # the chain alone holds
+    caught = repo.script("zplan-drift.sh", run_id=403, GITHUB_ACTIONS="true")
+    assert caught.code == 3, caught.output
+    assert "bellhop: the audit chain does not verify or does not reach its published head" in (
+        caught.err
+    )
+    assert "::error title=zplan record::" in caught.out
 
 
 def test_saved_plans_that_must_be_refused(repo: Repo) -> None:
@@ -662,6 +724,18 @@ def test_github_workflow() -> None:
         "zplan-drift.sh",
     }
     assert all((SCRIPTS / name).is_file() for name in scripts)
+    # Least privilege (issue 12): the plan job runs the base branch's scripts with the
+    # read-only credential and the plan key; only the jobs that write hold the signing key.
+    plan_text = yaml.safe_dump(jobs["plan"])
+    assert "github.event.pull_request.base.sha" in plan_text and ".zplan-base/" in plan_text
+    assert "secrets.ZPLAN_STATE_READONLY" in plan_text and "secrets.ZPLAN_PLAN_KEY" in plan_text
+    assert "ZPLAN_SIGNING_KEY" not in plan_text and "secrets.ZPLAN_STATE }" not in plan_text
+    assert "ZPLAN_SIGNING_KEY" not in yaml.safe_dump(jobs["drift"])
+    assert "secrets.ZPLAN_STATE_READONLY" in yaml.safe_dump(jobs["drift"])
+    for name in ("apply", "apply-on-merge"):
+        job_text = yaml.safe_dump(jobs[name])
+        assert "secrets.ZPLAN_SIGNING_KEY" in job_text and "name: zplan-heads" in job_text, name
+    assert "zplan-heads" in yaml.safe_dump(jobs["drift"])
 
 
 def test_gitlab_pipeline() -> None:
@@ -677,6 +751,10 @@ def test_gitlab_pipeline() -> None:
     assert apply["needs"][0]["job"] == "zplan-plan"
     assert "ZPLAN_APPLY_ON_MERGE" in pipeline["zplan-apply-on-merge"]["rules"][0]["if"]
     assert pipeline["zplan-drift"]["rules"][0]["if"] == '$CI_PIPELINE_SOURCE == "schedule"'
+    assert plan["variables"]["ZPLAN_STATE"] == "$ZPLAN_STATE_READONLY"
+    assert pipeline["zplan-drift"]["variables"]["ZPLAN_STATE"] == "$ZPLAN_STATE_READONLY"
+    assert "git archive FETCH_HEAD" in " ".join(pipeline[".zplan"]["before_script"])
+    assert "zplan-heads.json" in apply["artifacts"]["paths"]
     scripts = _referenced_scripts(text)
     assert scripts == {
         "zplan-pr-plan.sh",

@@ -8,6 +8,13 @@
 #                       GITHUB_SHA / CI_COMMIT_SHA is another one (a pull-request
 #                       merge ref, a review or comment event): recorded by apply
 #   ZPLAN_CMD           how to run zplan (default: zplan from PATH)
+#   ZPLAN_HEADS_FILE    where a job that writes publishes the audit heads, and
+#                       where the drift job finds the last published ones
+#                       (default: zplan-heads.json)
+#
+# Keys (docs/security.md): only a job that writes holds ZPLAN_SIGNING_KEY (and
+# the write credential in ZPLAN_STATE); the pull-request plan job holds only
+# ZPLAN_PLAN_KEY and a read-only ZPLAN_STATE.
 
 zplan() {
 	if [ -n "${ZPLAN_CMD:-}" ]; then
@@ -59,6 +66,24 @@ diag_format() {
 to_summary() {
 	if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$1" ]; then
 		cat "$1" >>"$GITHUB_STEP_SUMMARY"
+	fi
+}
+
+# After a write: every account's audit head (serial and hash of its newest entry),
+# to ZPLAN_HEADS_FILE (kept as an artifact) and the job summary. A record kept
+# outside the store is what shows a truncated, rolled-back or deleted history.
+publish_heads() {
+	heads=${ZPLAN_HEADS_FILE:-zplan-heads.json}
+	zplan state heads --format json >"$heads"
+	say "audit heads published to $heads"
+	if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+		{
+			echo "### zplan audit heads"
+			echo
+			echo '```json'
+			cat "$heads"
+			echo '```'
+		} >>"$GITHUB_STEP_SUMMARY"
 	fi
 }
 
