@@ -320,7 +320,7 @@ def test_the_plan_job_cannot_write_and_the_heads_catch_a_rollback(repo: Repo) ->
     # Someone with the store's credentials rolls bellhop back to version 1, consistently.
     with sqlite3.connect(repo.state) as raw:
         for table in ("audit", "invoices", "applied_plans", "versions"):
-            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'bellhop' AND serial = 2")  # noqa: S608
+            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'bellhop' AND serial = 2")
         (state,) = raw.execute(
             "SELECT state FROM versions WHERE subdomain = 'bellhop' AND serial = 1"
         ).fetchone()
