@@ -401,3 +401,34 @@ def test_a_writing_command_never_creates_a_store(
     if store_kind == "sqlite":
         assert not Path(url).parent.exists()
     assert cli("plan", "--out", "p.json", str(path)).code == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("admin", "account", "acme", "--type", "managed"),
+        ("force-unlock", "acme", "0000"),
+        ("state", "trust-key", "KEY", "--role", "plan"),
+        ("state", "migrate", "--from", "SOURCE", "--to", "TARGET"),
+    ],
+    ids=["admin", "force-unlock", "trust-key", "migrate"],
+)
+def test_every_writing_command_refuses_the_clients_date(
+    ordinary: Cli,
+    tmp_path: Path,
+    argv: tuple[str, ...],
+    store_kind: str,
+    store_factory: StoreFactory,
+) -> None:
+    applied(ordinary, subscription_file(tmp_path), at=None)
+    assert ordinary("keygen", str(tmp_path / "k.key")).code == 0
+    target = store_factory.new(store_kind, sandbox=False)
+    filled = [
+        {"KEY": str(tmp_path / "k.key.pub"), "SOURCE": ordinary.url, "TARGET": target}.get(a, a)
+        for a in argv
+    ]
+    later = (REAL_TODAY + dt.timedelta(days=3)).isoformat()
+    refused = ordinary(*filled, at=later, actor="ops@zplan.example")
+    assert refused.code == 1 and CLOCK_REFUSED in refused.err, refused.output
+    assert serial(ordinary) == 1
+    assert ordinary("history", "acme", "--verify").code == 0
