@@ -90,7 +90,7 @@ def write_clock(at: str | None, now: dt.datetime, sandbox: bool) -> Clock:
         return Clock(real.date(), real)
     asked = parse_date(at)
     if sandbox:
-        return Clock(asked)
+        return Clock.from_setting(at)  # a full timestamp stands still, as it does for plans
     if asked == real.date():
         return Clock(real.date(), real)  # naming the real date is harmless
     raise UsageError(
