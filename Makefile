@@ -23,14 +23,16 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	touch $@
 
-## demo: install zplan, then plan and apply a shipped example against the embedded SQLite state
+## demo: install zplan, then plan and apply a shipped example against a sandbox SQLite store
+# (a sandbox store simulates dates, so the demo can run at DEMO_DATE; it keeps its own keys)
 demo: $(VENV)/.installed
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	cd $(DEMO) && export ZPLAN_NOW=$(DEMO_DATE) ZPLAN_ACTOR=owner@acme.example && \
-	  echo "\$$ zplan validate ../examples/" && ../$(BIN)/zplan validate ../examples/ && \
+	cd $(DEMO) && export ZPLAN_STATE=.zplan/state.db ZPLAN_NOW=$(DEMO_DATE) ZPLAN_ACTOR=owner@acme.example && \
+	  echo "\$$ zplan state init --sandbox" && ../$(BIN)/zplan state init --sandbox && \
+	  echo && echo "\$$ zplan validate ../examples/" && ../$(BIN)/zplan validate ../examples/ && \
 	  echo && echo "\$$ zplan plan ../$(EXAMPLE)" && ../$(BIN)/zplan plan ../$(EXAMPLE) && \
 	  echo && echo "\$$ zplan apply ../$(EXAMPLE) --auto-approve" && \
-	    ../$(BIN)/zplan apply ../$(EXAMPLE) --auto-approve | tail -n 1 && \
+	    ../$(BIN)/zplan apply ../$(EXAMPLE) --auto-approve | tail -n 2 && \
 	  echo && echo "\$$ zplan plan ../$(EXAMPLE)" && ../$(BIN)/zplan plan ../$(EXAMPLE) && \
 	  echo && echo "\$$ zplan history acme --verify" && ../$(BIN)/zplan history acme --verify && \
 	  echo && echo "State: $(DEMO)/.zplan/state.db"

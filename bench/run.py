@@ -181,8 +181,17 @@ def write_accounts(directory: Path, count: int, seed: int, bump_every: int = 0) 
     return subs
 
 
+def init_store(url: str) -> str:
+    """A sandbox store, made on purpose (writes never create one; the bench writes at set dates)."""
+    result = run([*zplan_cmd(), "--state", url, "state", "init", "--sandbox"])
+    if result.code != 0:
+        raise SystemExit(f"state init failed:\n{result.out[-3000:]}")
+    return url
+
+
 def build_state(work: Path, count: int, seed: int, state: str) -> Path:
     """Accounts bought on dates spread over the year, then files with some changes."""
+    init_store(state)
     bought = work / f"bought-{count}"
     write_accounts(bought, count, seed)
     # Purchases on a few dates so that the plan date falls mid-term for most accounts.
@@ -258,6 +267,11 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="zplan-bench-"))
     results: dict[str, Any] = {"machine": machine(), "seed": args.seed, "plan_date": PLAN_DATE}
     env = {"ZPLAN_NOW": PLAN_DATE}
+    # The key that signs the audit entries (issue 12), as a CI apply job holds it.
+    made = run([*zplan_cmd(), "keygen", str(work / "apply.key")])
+    if made.code != 0:
+        raise SystemExit(f"keygen failed:\n{made.out[-3000:]}")
+    os.environ["ZPLAN_SIGNING_KEY"] = str(work / "apply.key")
     server = None
     try:
         # Cold starts first, on a quiet machine: nothing else of the benchmark runs yet.
@@ -298,7 +312,7 @@ def one_account(work: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
     sub, text = account_file(random.Random(7), 1)
     path = directory / f"{sub}.yaml"
     path.write_text(text, encoding="utf-8")
-    state = str(work / "one.db")
+    state = init_store(str(work / "one.db"))
     cmd = zplan_cmd()
     out: dict[str, Any] = {}
     out["validate"] = timed([*cmd, "validate", str(path)], repeat, env=env)
@@ -374,7 +388,7 @@ def apply_rates(
                 [
                     *zplan_cmd(),
                     "--state",
-                    url_for(f"one{attempt}"),
+                    init_store(url_for(f"one{attempt}")),
                     "--actor",
                     OWNER,
                     "apply",
@@ -387,7 +401,7 @@ def apply_rates(
                 raise SystemExit(f"apply failed:\n{result.out[-3000:]}")
             single.append(result.wall)
         wall = statistics.median(single)
-        parallel = parallel_apply(work, name, url_for("four"), count, seed, env)
+        parallel = parallel_apply(work, name, init_store(url_for("four")), count, seed, env)
         out[name] = {
             "one_process": {
                 "accounts": count,

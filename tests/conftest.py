@@ -25,6 +25,9 @@ TODAY = "2026-11-27"
 
 _CLEARED = (
     "ZPLAN_STATE",
+    "ZPLAN_SIGNING_KEY",
+    "ZPLAN_PLAN_KEY",
+    "ZPLAN_OPERATOR_KEY",
     "ZPLAN_NOW",
     "ZPLAN_ACTOR",
     "ZPLAN_CATALOG",
@@ -43,11 +46,45 @@ _CLEARED = (
 os.environ["ZPLAN_TEST_GUARD"] = "1"
 
 
+@dataclass(frozen=True)
+class Keys:
+    """The session's keys: apply (ZPLAN_SIGNING_KEY), plan (ZPLAN_PLAN_KEY), operator."""
+
+    apply: Path
+    operator: Path
+    plan: Path
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    """One apply key and one operator key for the whole run (made by zplan keygen)."""
+    directory = tmp_path_factory.mktemp("keys")
+    made = Keys(directory / "apply.key", directory / "operator.key", directory / "plan.key")
+    for path in (made.apply, made.operator, made.plan):
+        result = invoke(["keygen", str(path)])
+        assert result.code == 0, result.output
+    return made
+
+
+def key_env(keys: Keys) -> dict[str, str]:
+    """The key variables, for fixtures that run before the per-test environment is set."""
+    return {
+        "ZPLAN_SIGNING_KEY": str(keys.apply),
+        "ZPLAN_OPERATOR_KEY": str(keys.operator),
+        "ZPLAN_PLAN_KEY": str(keys.plan),
+    }
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, keys: Keys) -> None:
     for name in _CLEARED:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ZPLAN_TEST_GUARD", "1")
+    # Every store a test makes trusts these keys (state init records their public parts), and
+    # every write signs with them, as a CI apply job would.
+    monkeypatch.setenv("ZPLAN_SIGNING_KEY", str(keys.apply))
+    monkeypatch.setenv("ZPLAN_OPERATOR_KEY", str(keys.operator))
+    monkeypatch.setenv("ZPLAN_PLAN_KEY", str(keys.plan))
     # git must not read the developer's configuration (user.email is the default actor).
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig-global"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -110,10 +147,18 @@ def zplan() -> Zplan:
     return Zplan()
 
 
+def init_store(url: str, *, sandbox: bool = True, env: dict[str, str] | None = None) -> str:
+    """Create a store with ``zplan state init`` (a sandbox by default: tests write at TODAY)."""
+    argv = ["--state", url, "state", "init", *(["--sandbox"] if sandbox else [])]
+    result = invoke(argv, env=env)
+    assert result.code == 0, result.output
+    return url
+
+
 @pytest.fixture
 def state(tmp_path: Path) -> str:
-    """A fresh SQLite store in the test's directory."""
-    return str(tmp_path / "state" / "state.db")
+    """A fresh SQLite sandbox store in the test's directory (made by zplan state init)."""
+    return init_store(str(tmp_path / "state" / "state.db"))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import yaml
 from markdown_it import MarkdownIt
 from zplan.render.markdown import MARKER, render_markdown
 
-from tests.conftest import ROOT, TODAY, Zplan, invoke
+from tests.conftest import ROOT, TODAY, Zplan, init_store, invoke
 
 CI = ROOT / "examples" / "ci"
 SCRIPTS = CI / "scripts"
@@ -82,10 +83,16 @@ class Repo:
         assert old in text
         path.write_text(text.replace(old, new), encoding="utf-8")
 
-    def env(self, run_id: int | None = None, **extra: str) -> dict[str, str]:
+    def env(self, run_id: int | None = None, job: str = "", **extra: str) -> dict[str, str]:
         """The environment of a CI job: the shared store, the date, GitHub's variables."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ZPLAN_"))}
         env.update(ZPLAN_TEST_GUARD="1", ZPLAN_STATE=self.state, ZPLAN_NOW=TODAY)
+        # Least privilege: the pull-request plan job holds only the plan key; a job that
+        # writes holds the apply key (the test for the plan job's read-only store is below).
+        if job == "zplan-pr-plan.sh":
+            env["ZPLAN_PLAN_KEY"] = os.environ["ZPLAN_PLAN_KEY"]
+        else:
+            env["ZPLAN_SIGNING_KEY"] = os.environ["ZPLAN_SIGNING_KEY"]
         bindir = str(Path(sys.executable).parent)
         env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
         if shutil.which("zplan", path=bindir) is None:
@@ -95,6 +102,7 @@ class Repo:
         env.update(
             GITHUB_OUTPUT=str(self.artifacts / "github-output"),
             GITHUB_STEP_SUMMARY=str(self.artifacts / "step-summary.md"),
+            ZPLAN_HEADS_FILE=str(self.artifacts / "zplan-heads.json"),
         )
         env.update(extra)
         return env
@@ -104,7 +112,7 @@ class Repo:
         done = subprocess.run(
             ["sh", str(SCRIPTS / name), *args],
             cwd=self.path,
-            env=self.env(run_id, **env),
+            env=self.env(run_id, name, **env),
             capture_output=True,
             text=True,
             timeout=120,
@@ -133,7 +141,7 @@ def make_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, by_merge_job: 
     (path / "accounts").mkdir(parents=True)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
-    made = Repo(path, str(tmp_path / "shared-store" / "state.db"), artifacts)
+    made = Repo(path, init_store(str(tmp_path / "shared-store" / "state.db")), artifacts)
     monkeypatch.chdir(path)
     made.git("init", "-q", "-b", "main")
     made.git("config", "user.email", "dev@meridian-group.example")
@@ -268,6 +276,66 @@ def test_pull_request_plan_approval_merge_and_history(
     assert len(repo.history("fernleaf")) == 1
 
 
+def test_the_plan_job_cannot_write_and_the_heads_catch_a_rollback(repo: Repo) -> None:
+    """Least privilege (issue 12): the pull-request job holds the plan key only. Whatever a
+    pull request makes it run, it cannot write the store; the apply job publishes the audit
+    heads, and the scheduled job finds a history rolled back behind the store's back."""
+    repo.git("checkout", "-q", "-b", "more-seats")
+    repo.edit("bellhop", "agents: 42", "agents: 45")
+    repo.git("commit", "-q", "-am", "bellhop: 3 more seats")
+    planned = pr_plan(repo, run_id=400)
+    assert planned.code == 0, planned.output
+    before = repo.history("bellhop")
+    plan_job = repo.env(400, "zplan-pr-plan.sh", ZPLAN_ACTOR=OWNER)
+    for argv in (
+        ["apply", "accounts/", "--auto-approve"],
+        ["apply", str(repo.artifacts / "plan.json")],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "zplan", *argv],
+            cwd=repo.path,
+            env=plan_job,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "this write must be signed: set ZPLAN_SIGNING_KEY" in done.stderr
+    assert repo.history("bellhop") == before
+
+    applied = approve(repo, run_id=401, commit=repo.head)
+    assert applied.code == 0, applied.output
+    heads = json.loads((repo.artifacts / "zplan-heads.json").read_text(encoding="utf-8"))
+    assert {h["subdomain"]: h["serial"] for h in heads} == {
+        "bellhop": 2,
+        "fernleaf": 1,
+        "orchard-foods": 1,
+    }
+    assert "zplan audit heads" in (repo.artifacts / "step-summary.md").read_text(encoding="utf-8")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "more-seats", "-m", "Merge pull request #9")
+    clean = repo.script("zplan-drift.sh", run_id=402)
+    assert clean.code == 0 and "reaches its published head" in clean.err, clean.output
+
+    # Someone with the store's credentials rolls bellhop back to version 1, consistently.
+    with sqlite3.connect(repo.state) as raw:
+        for table in ("audit", "invoices", "applied_plans", "versions"):
+            raw.execute(f"DELETE FROM {table} WHERE subdomain = 'bellhop' AND serial = 2")
+        (state,) = raw.execute(
+            "SELECT state FROM versions WHERE subdomain = 'bellhop' AND serial = 1"
+        ).fetchone()
+        raw.execute(
+            "UPDATE accounts SET serial = 1, state = ? WHERE subdomain = 'bellhop'", (state,)
+        )
+    assert repo.zplan("history", "bellhop", "--verify").code == 0  # the chain alone holds
+    caught = repo.script("zplan-drift.sh", run_id=403, GITHUB_ACTIONS="true")
+    assert caught.code == 3, caught.output
+    assert "bellhop: the audit chain does not verify or does not reach its published head" in (
+        caught.err
+    )
+    assert "::error title=zplan record::" in caught.out
+
+
 def test_saved_plans_that_must_be_refused(repo: Repo) -> None:
     serials = {name: len(repo.history(name)) for name in FIRST}
     repo.git("checkout", "-q", "-b", "more-seats")
@@ -374,6 +442,7 @@ def change_behind_zplans_back(state: str, subdomain: str, agents: int) -> None:
     from zplan.model import Account
     from zplan.state import open_store
     from zplan.state.base import VersionWrite
+    from zplan.trust.keys import OPERATOR_ENV, load_private
 
     with open_store(state) as store:
         account = store.account(subdomain)
@@ -396,8 +465,9 @@ def change_behind_zplans_back(state: str, subdomain: str, agents: int) -> None:
         store.write(
             subdomain,
             (account.lineage, account.serial),
-            [VersionWrite(changed, "admin", f"{TODAY}T15:00:00Z", None, audit)],
+            [VersionWrite(changed, "admin", f"{TODAY}T15:00:00Z", None, audit, TODAY)],
             None,
+            load_private(os.environ[OPERATOR_ENV], OPERATOR_ENV),
         )
 
 
@@ -645,7 +715,9 @@ def test_github_workflow() -> None:
     assert "github.event.pull_request.head.sha" in upload["with"]["name"]
     comment = next(s for s in plan_steps if "comment.py" in s.get("run", ""))
     assert "--comment-behavior" in comment["run"]
-    assert "base_ref" in jobs["plan"]["steps"][3]["env"]["ZPLAN_POLICY_REF"]
+    planning = next(s for s in plan_steps if "zplan-pr-plan.sh" in s.get("run", ""))
+    assert "base_ref" in planning["env"]["ZPLAN_POLICY_REF"]
+    assert comment["run"].startswith('python3 ".zplan-base/')  # the base branch's script
     assert "secrets.ZPLAN_STATE" in text and "vars.ZPLAN_ACTORS" in text
     # No untrusted text is pasted into a script (template injection).
     assert "${{ github.event.comment.body" not in text
@@ -658,6 +730,18 @@ def test_github_workflow() -> None:
         "comment.py",
     }
     assert all((SCRIPTS / name).is_file() for name in scripts)
+    # Least privilege (issue 12): the plan job runs the base branch's scripts with the
+    # read-only credential and the plan key; only the jobs that write hold the signing key.
+    plan_text = yaml.safe_dump(jobs["plan"])
+    assert "github.event.pull_request.base.sha" in plan_text and ".zplan-base/" in plan_text
+    assert "secrets.ZPLAN_STATE_READONLY" in plan_text and "secrets.ZPLAN_PLAN_KEY" in plan_text
+    assert "ZPLAN_SIGNING_KEY" not in plan_text and "secrets.ZPLAN_STATE }" not in plan_text
+    assert "ZPLAN_SIGNING_KEY" not in yaml.safe_dump(jobs["drift"])
+    assert "secrets.ZPLAN_STATE_READONLY" in yaml.safe_dump(jobs["drift"])
+    for name in ("apply", "apply-on-merge"):
+        job_text = yaml.safe_dump(jobs[name])
+        assert "secrets.ZPLAN_SIGNING_KEY" in job_text and "name: zplan-heads" in job_text, name
+    assert "zplan-heads" in yaml.safe_dump(jobs["drift"])
 
 
 def test_gitlab_pipeline() -> None:
@@ -673,6 +757,10 @@ def test_gitlab_pipeline() -> None:
     assert apply["needs"][0]["job"] == "zplan-plan"
     assert "ZPLAN_APPLY_ON_MERGE" in pipeline["zplan-apply-on-merge"]["rules"][0]["if"]
     assert pipeline["zplan-drift"]["rules"][0]["if"] == '$CI_PIPELINE_SOURCE == "schedule"'
+    assert plan["variables"]["ZPLAN_STATE"] == "$ZPLAN_STATE_READONLY"
+    assert pipeline["zplan-drift"]["variables"]["ZPLAN_STATE"] == "$ZPLAN_STATE_READONLY"
+    assert "git archive FETCH_HEAD" in " ".join(pipeline[".zplan"]["before_script"])
+    assert "zplan-heads.json" in apply["artifacts"]["paths"]
     scripts = _referenced_scripts(text)
     assert scripts == {
         "zplan-pr-plan.sh",

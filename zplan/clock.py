@@ -1,10 +1,12 @@
-"""The one clock: what "today" is for every plan and apply.
+"""The one clock: what "today" is for a plan, and for a write.
 
-``--at DATE`` (or ``ZPLAN_NOW``) sets it, so every test is deterministic; by
-default it is today in UTC. Timestamps recorded in the store come from
-``now_utc`` and follow the same setting: with a date alone, the time of day
-is the real one; with a full timestamp (``2026-11-27T12:00:00Z``) the clock
-stands still at it.
+``--at DATE`` (or ``ZPLAN_NOW``) sets it for plans (what-if pricing); by
+default it is today in UTC. A write takes its clock from the store instead
+(``zplan.pipeline.settings.write_clock``): the store's real date, or on a
+sandbox store the date asked for; the times recorded in the store are the
+store's own (``Store.now``). With a date alone, the time of day is the real
+one; with a full timestamp (``2026-11-27T12:00:00Z``) the clock stands still
+at it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pytest
 from tests.adversarial.fuzzinputs import EXAMPLES
 from tests.adversarial.security_support import Account
 from tests.adversarial.support import EXAMPLE_FILES
-from tests.conftest import invoke
+from tests.conftest import Keys, init_store, invoke, key_env
 
 
 @pytest.fixture(autouse=True)
@@ -42,13 +42,14 @@ def acme(tmp_path: Path) -> Account:
 
 
 @pytest.fixture(scope="module")
-def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding an account for every example, a few of them not self-service.
+def seeded_store(tmp_path_factory: pytest.TempPathFactory, keys: Keys) -> Path:
+    """A sandbox store holding an account for every example, a few of them not self-service.
 
     Read-only for the tests: each copies it before anything that writes.
     """
     directory = tmp_path_factory.mktemp("seeded")
-    state = str(directory / "state.db")
+    env = key_env(keys)
+    state = init_store(str(directory / "state.db"), env=env)
     for path in EXAMPLE_FILES:
         data = EXAMPLES[path.name]
         owner = data["account"]["owner"]
@@ -64,16 +65,22 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 str(path),
                 "--auto-approve",
                 "--allow-cancel",
-            ]
+            ],
+            env=env,
         )
     for subdomain, kind in (
         ("acme", "add_agents_only"),
         ("initech", "managed"),
         ("northwind", "online_assisted"),
     ):
-        invoke(
-            ["--state", state, "--at", "2026-07-01", "admin", "account", subdomain, "--type", kind]
+        done = invoke(
+            [
+                *("--state", state, "--at", "2026-07-01", "--actor", "operator@zplan.example"),
+                *("admin", "account", subdomain, "--type", kind),
+            ],
+            env=env,
         )
+        assert done.code == 0, done.output
     found = invoke(["--state", state, "history", "acme"])
     assert found.code == 0, found.output
     return directory / "state.db"

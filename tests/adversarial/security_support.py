@@ -17,7 +17,7 @@ from typing import Any
 from tests.adversarial.support import (
     checked,
 )
-from tests.conftest import Result
+from tests.conftest import Result, init_store
 
 TODAY = "2026-11-27"
 OWNER = "owner@acme.example"
@@ -73,7 +73,7 @@ class Account:
 
     def __init__(self, directory: Path) -> None:
         self.dir = directory
-        self.state = str(directory / "store" / "state.db")
+        self.state = init_store(str(directory / "store" / "state.db"))
         self.file = directory / "acme.yaml"
         self.write()
         bought = self.run("apply", str(self.file), "--auto-approve", actor=OWNER)

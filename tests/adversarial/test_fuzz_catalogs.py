@@ -16,6 +16,7 @@ from tests.adversarial.fuzzcheck import check_plan, check_validate, unless_known
 from tests.adversarial.fuzzgen import DATES, DEFAULT, SLOW, SLOW_EXAMPLES
 from tests.adversarial.fuzzinputs import EXAMPLE_TEXTS, fuzzed_catalogs
 from tests.adversarial.support import EXAMPLE_FILES, checked
+from tests.conftest import init_store
 
 ACME_MORE_AGENTS = EXAMPLE_TEXTS["acme.yaml"].replace("agents: 25", "agents: 31")
 
@@ -34,7 +35,7 @@ def exercise_catalog(raw: bytes, date: str, product: str) -> None:
     # A store of its own, whose account was bought with this very catalog: a catalog
     # that does not sell what a stored account has crashes plan (a known defect:
     # test_regression_stored_addon_the_catalog_does_not_sell), so that is left out here.
-    state = str(Path(f"state-{uuid.uuid4().hex}.db"))
+    state = init_store(str(Path(f"state-{uuid.uuid4().hex}.db")))
     owner = ["--state", state, "--actor", "owner@acme.example", *given]
     bought = checked([*owner, "--at", "2026-06-01", "apply", str(account), "--auto-approve"])
     event(f"catalog: purchase exit {bought.code}")

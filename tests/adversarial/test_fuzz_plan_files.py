@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from tests.adversarial.fuzzgen import DATES, DEFAULT, SLOW, SLOW_EXAMPLES
 from tests.adversarial.fuzzinputs import EXAMPLE_TEXTS, edited_plans
 from tests.adversarial.support import assert_clean, checked
-from tests.conftest import invoke
+from tests.conftest import Keys, invoke, key_env
 
 # Saved plans, edited into any shape: show and apply refuse them cleanly -----------------
 
 
 @pytest.fixture(scope="module")
 def signing_store(
-    seeded_store: Path, tmp_path_factory: pytest.TempPathFactory
+    seeded_store: Path, tmp_path_factory: pytest.TempPathFactory, keys: Keys
 ) -> tuple[Path, dict[str, Any]]:
     """A copy of the seeded store that has signed a plan (acme: 25 -> 30 agents), and the plan."""
     directory = tmp_path_factory.mktemp("saved")
@@ -44,7 +44,7 @@ def signing_store(
         "--out",
         str(out),
     ]
-    result = invoke(argv)
+    result = invoke(argv, env=key_env(keys))
     assert result.code == 0, result.output
     return state, json.loads(out.read_text())
 

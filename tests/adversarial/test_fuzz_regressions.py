@@ -12,7 +12,7 @@ import pytest
 from tests.adversarial.fuzzcheck import no_card_echoed
 from tests.adversarial.fuzzinputs import EXAMPLE_TEXTS
 from tests.adversarial.support import DEFAULT_CATALOG, EXAMPLE_FILES, assert_clean
-from tests.conftest import invoke
+from tests.conftest import init_store, invoke
 
 # Regressions: each failure the fuzzers found, reduced to its smallest input ----------
 #
@@ -122,7 +122,7 @@ def _catalog_without_copilot() -> str:
 @pytest.mark.parametrize("command", ["plan", "state-show"])
 def test_regression_stored_addon_the_catalog_does_not_sell(command: str, tmp_path: Path) -> None:
     """An account that has Copilot, planned with a price book that does not sell it."""
-    state = str(tmp_path / "state.db")
+    state = init_store(str(tmp_path / "state.db"))
     acme = EXAMPLE_FILES[0]
     bought = invoke(
         [

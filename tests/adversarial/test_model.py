@@ -61,7 +61,7 @@ from zplan.plan.permissions import OWNER_ONLY, RULES, role_of
 from zplan.state import open_store
 
 from tests.adversarial.support import assert_clean, checked
-from tests.conftest import Result, invoke
+from tests.conftest import Result, init_store, invoke
 
 CATALOG = load_catalog(None)
 SUBDOMAIN = "acme"
@@ -156,7 +156,7 @@ class PlanAndApply(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="zplan-model-"))
-        self.state = str(self.dir / "state" / "state.db")
+        self.state = init_store(str(self.dir / "state" / "state.db"))
         self.file = self.dir / "acme.yaml"
         self.today = dt.date(2026, 11, 27)
         self.data: dict[str, Any] = {}
@@ -739,7 +739,7 @@ products:
 """
     path = tmp_path / "acme.yaml"
     path.write_text(text, encoding="utf-8")
-    options = ["--state", str(tmp_path / "state.db"), "--actor", OWNER]
+    options = ["--state", init_store(str(tmp_path / "state.db")), "--actor", OWNER]
     return options, path
 
 

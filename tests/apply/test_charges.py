@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import invoke
+from tests.conftest import init_store, invoke
 from tests.state.conftest import PROMPT, Terminal
 
 OWNER = "owner@acme.example"
@@ -37,7 +37,7 @@ def _answer(argv: list[str], answer: str) -> tuple[int, str]:
 
 
 def test_a_pending_renewal_alone_is_a_charge_the_prompt_states(tmp_path: Path) -> None:
-    state, path = tmp_path / "state.db", tmp_path / "acme.yaml"
+    state, path = Path(init_store(str(tmp_path / "state.db"))), tmp_path / "acme.yaml"
     path.write_text(FILE.format(agents=20), encoding="utf-8")
     code, output = _answer(_argv(state, "2026-01-04", "apply", str(path)), "yes")
     assert code == 0, output
@@ -54,7 +54,7 @@ def test_a_pending_renewal_alone_is_a_charge_the_prompt_states(tmp_path: Path) -
 
 
 def test_a_plan_that_charges_nothing_says_so(tmp_path: Path) -> None:
-    state, path = tmp_path / "state.db", tmp_path / "acme.yaml"
+    state, path = Path(init_store(str(tmp_path / "state.db"))), tmp_path / "acme.yaml"
     path.write_text(FILE.format(agents=20), encoding="utf-8")
     code, output = _answer(_argv(state, "2026-01-04", "apply", str(path)), "yes")
     assert code == 0, output
@@ -66,7 +66,8 @@ def test_a_plan_that_charges_nothing_says_so(tmp_path: Path) -> None:
 
 
 def test_a_saved_plan_apply_states_what_it_charged(tmp_path: Path) -> None:
-    state, path, saved = tmp_path / "state.db", tmp_path / "acme.yaml", tmp_path / "plan.json"
+    state = Path(init_store(str(tmp_path / "state.db")))
+    path, saved = tmp_path / "acme.yaml", tmp_path / "plan.json"
     path.write_text(FILE.format(agents=20), encoding="utf-8")
     planned = invoke(_argv(state, "2026-01-04", "plan", str(path), "--out", str(saved)))
     assert planned.code == 0, planned.output

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Zplan
+from tests.conftest import Zplan, init_store
 
 OWNER = "owner@acme.example"
 
@@ -40,7 +40,7 @@ class Account:
 
     def __init__(self, zplan: Zplan, tmp_path: Path) -> None:
         self.zplan = zplan
-        self.state = str(tmp_path / "state.db")
+        self.state = init_store(str(tmp_path / "state.db"))
         self.path = tmp_path / "acme.yaml"
 
     def run(self, at: str, *args: str, input: str | None = None) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import invoke
+from tests.conftest import init_store, invoke
 
 CASES = Path(__file__).parent.parent / "cases"
 MARKER = "\ngolden:"
@@ -53,7 +53,7 @@ def _owner(text: str) -> str:
 def run_scenario(scenario: Scenario, workdir: Path) -> dict[str, Any]:
     """Build the state, plan the file; the whole plan document."""
     data = scenario.data
-    state = str(workdir / "state.db")
+    state = init_store(str(workdir / "state.db"))
     common = ["--state", state, *_catalog_args(data)]
     for index, step in enumerate(data.get("steps") or []):
         at = str(step["at"])
@@ -82,6 +82,8 @@ def run_scenario(scenario: Scenario, workdir: Path) -> dict[str, Any]:
                     *common,
                     "--at",
                     at,
+                    "--actor",
+                    "operator@zplan.example",
                     "admin",
                     "account",
                     subdomain,

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from zplan.plan.forecast import horizon_end
 from zplan.state import open_store
+from zplan.state.base import Mode
 
-from tests.conftest import TODAY, Zplan, invoke
+from tests.conftest import TODAY, Zplan, init_store, invoke
 
 OWNER = "owner@forecast.example"
 EDITIONS = ["team", "growth", "professional", "enterprise"]
@@ -82,7 +83,7 @@ def test_forecast_months_sum_to_the_invoices_of_applying_and_renewing(
     today = dt.date.fromisoformat(TODAY)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        state = str(work / "state.db")
+        state = init_store(str(work / "state.db"))
         first, second = work / "first.yaml", work / "second.yaml"
         first.write_text(bought.replace("status: cancelled", "status: active"))
         second.write_text(wanted)
@@ -111,14 +112,14 @@ def test_forecast_months_sum_to_the_invoices_of_applying_and_renewing(
         assert Decimal(account["annual_after"]) == predicted
         assert Decimal(forecast["totals"][0]["annual_after"]) == predicted
 
-        with open_store(state, create=False) as store:
+        with open_store(state, mode=Mode.READ) as store:
             written_before = len(store.versions("forecast"))
         assert apply(state, TODAY, second) == 0
         end = horizon_end(today, months)
         last_day = end - dt.timedelta(days=1)
         if last_day > today:
             assert apply(state, last_day.isoformat(), second) == 0
-        with open_store(state, create=False) as store:
+        with open_store(state, mode=Mode.READ) as store:
             versions = store.versions("forecast")[written_before:]
         charged = sum(
             (

@@ -20,7 +20,7 @@ from zplan.load.catalog import Catalog, load_catalog
 from zplan.model import UNSET, Account, AccountPlan, Config, Cycle, Desired, ProductLine
 from zplan.plan.planner import Context, plan_account
 
-from tests.conftest import invoke
+from tests.conftest import init_store, invoke
 from tests.plan.golden import CASES, Scenario, run_scenario
 
 CATALOG: Catalog = load_catalog(None)
@@ -305,7 +305,7 @@ def test_no_payment_ref_is_ever_printed(old: str, new: str) -> None:
     assume(old != new)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        state = str(work / "state.db")
+        state = init_store(str(work / "state.db"))
         first = work / "first.yaml"
         first.write_text(_FILE.format(ref=f", payment_ref: {old}", agents=10), encoding="utf-8")
         done = invoke(

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 from zplan.state import open_store
 
-from tests.conftest import TODAY, Result, Zplan
+from tests.conftest import TODAY, Result, Zplan, init_store
 
 POSTGRES_URL_ENV = "ZPLAN_TEST_POSTGRES_URL"
 OWNER = "owner@acme.example"
@@ -227,16 +227,26 @@ class StoreFactory:
     schemas: list[tuple[PostgresServer, str]] = field(default_factory=list)
     count: int = 0
 
-    def new(self, kind: str, server: PostgresServer | None = None) -> str:
+    def new(
+        self,
+        kind: str,
+        server: PostgresServer | None = None,
+        *,
+        init: bool = True,
+        sandbox: bool = True,
+    ) -> str:
+        """A fresh store, made by ``zplan state init`` (a sandbox) unless ``init`` is False."""
         self.count += 1
         if kind == "sqlite":
-            return str(self.tmp_path / f"state-{self.count}" / "state.db")
-        assert kind == "postgresql", kind
-        if server is None:
-            server = self.request.getfixturevalue("postgres_server")
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        self.schemas.append((server, schema))
-        return with_schema(server.url, schema)
+            url = str(self.tmp_path / f"state-{self.count}" / "state.db")
+        else:
+            assert kind == "postgresql", kind
+            if server is None:
+                server = self.request.getfixturevalue("postgres_server")
+            schema = f"t_{uuid.uuid4().hex[:16]}"
+            self.schemas.append((server, schema))
+            url = with_schema(server.url, schema)
+        return init_store(url, sandbox=sandbox) if init else url
 
     def drop(self) -> None:
         from psycopg import sql

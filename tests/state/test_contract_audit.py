@@ -134,12 +134,12 @@ def test_history_text_and_json(cli: Cli, tmp_path: Path) -> None:
     text = cli("history", "acme", "--verify")
     assert text.code == 0, text.output
     lines = text.out.splitlines()
-    assert lines[0] == "History of acme (2 versions)"
+    assert lines[0] == "History of acme (2 versions; sandbox store: dates are simulated)"
     assert re.search(
-        r"^#1  2026-11-27T\S+  apply    owner@acme\.example  charged \$745\.00$", text.out, re.M
+        r"^#1  2026-11-27  apply    owner@acme\.example  charged \$745\.00$", text.out, re.M
     ), text.out
     assert re.search(
-        r"^#2  2026-11-27T\S+  apply    finance@acme\.example  charged \$298\.00$", text.out, re.M
+        r"^#2  2026-11-27  apply    finance@acme\.example  charged \$298\.00$", text.out, re.M
     ), text.out
     assert "products.suite.agents 5 → 7" in text.out
     assert "CI run https://github.example/acme/billing/actions/runs/4242" in text.out

@@ -16,7 +16,7 @@ from pathlib import Path
 from zplan.state import open_store
 from zplan.state.base import LockInfo
 
-from tests.conftest import Zplan
+from tests.conftest import Zplan, init_store
 from tests.state.conftest import PROMPT, Cli, finish, subscription_file
 from tests.state.contract_support import LOCK_ID, STALE, apply_file, save_plan, serial_of
 
@@ -80,7 +80,7 @@ def test_lock_timeout_waits_for_the_holder_then_applies(cli: Cli, tmp_path: Path
 def test_force_unlock_removes_the_lock_of_a_killed_sqlite_holder(
     zplan: Zplan, tmp_path: Path
 ) -> None:
-    cli = Cli(zplan, str(tmp_path / "state" / "state.db"))
+    cli = Cli(zplan, init_store(str(tmp_path / "state" / "state.db")))
     path = subscription_file(tmp_path)
     holder = cli.terminal("apply", str(path))
     holder.expect(PROMPT)  # the apply holds the lock while it asks

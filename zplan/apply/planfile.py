@@ -1,27 +1,33 @@
 """The plan document: build it, sign it, verify it, read it back.
 
 ``plan_id`` is the SHA-256 of the canonical JSON of the document without
-``plan_id`` and ``signature``; ``signature`` is an HMAC-SHA256 of the same
-bytes, keyed by a secret kept in the state store. The signature proves the
-plan is the one zplan wrote against this store, unedited; it does not prove
-who approved it.
+``plan_id`` and ``signature``; ``signature`` is an Ed25519 signature of the
+same bytes by the plan key (``ZPLAN_PLAN_KEY``, or ``ZPLAN_SIGNING_KEY``),
+whose public part the store has registered; the document names the store it
+was made against (``state.store_id``). The signature proves the plan is the
+one zplan wrote against this store, unedited; it does not prove who approved
+it. Checking it needs only the public keys in the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zplan import __version__
 from zplan.errors import PlanFileError
 from zplan.model import AccountPlan, Change, Invoice, InvoiceLine, LineMath, Plan, Recurring
 from zplan.money import fmt, percent_to_json, to_json
+
+if TYPE_CHECKING:
+    from zplan.state.base import Store
+    from zplan.trust.keys import Signer
+    from zplan.trust.registry import Trust
 
 FORMAT_VERSION = "1"
 
@@ -36,31 +42,49 @@ def plan_id_of(document: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()
 
 
-def sign(document: dict[str, Any], secret: bytes) -> dict[str, Any]:
+def sign(document: dict[str, Any], signer: Signer) -> dict[str, Any]:
     """The document with its ``plan_id`` and ``signature``."""
     signed = dict(document)
     signed["plan_id"] = plan_id_of(document)
-    mac = hmac.new(secret, canonical(document), hashlib.sha256).hexdigest()
-    signed["signature"] = "hmac-sha256:" + mac
+    signed["signature"] = signer.sign(canonical(document))
     return signed
 
 
-def verify(document: Mapping[str, Any], secret: bytes) -> None:
-    """Raise PlanFileError unless the plan is signed by ``secret`` and unedited."""
+def verify(document: Mapping[str, Any], trust: Trust) -> None:
+    """Raise PlanFileError unless a plan or apply key of this store signed the unedited plan."""
+    from zplan.trust.keys import Role, signature_key
+    from zplan.trust.keys import verify as verify_signature
+
     signature = document.get("signature")
-    if not isinstance(signature, str) or not signature.startswith("hmac-sha256:"):
+    if not isinstance(signature, str) or signature_key(signature) is None:
         raise PlanFileError(
             "the plan file has no signature: only plans saved by zplan plan --out can be applied"
         )
-    expected = "hmac-sha256:" + hmac.new(secret, canonical(document), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(signature.encode(), expected.encode()):
+    record = trust.find(signature_key(signature) or "", (Role.PLAN, Role.APPLY), trust.head[0])
+    state = document.get("state")
+    made_for = state.get("store_id") if isinstance(state, dict) else None
+    if record is None or made_for != trust.store_id:
         raise PlanFileError(
-            "the plan file's signature does not match: it was edited after it was saved, or it "
-            "was saved against another state store",
+            "the plan file's signature does not match: it was signed by a key this state store "
+            "does not trust, or it was saved against another state store",
+            hint="make the plan again with zplan plan --out, against this state store",
+        )
+    if not verify_signature(record.key, canonical(document), signature):
+        raise PlanFileError(
+            "the plan file's signature does not match: it was edited after it was saved",
             hint="make the plan again with zplan plan --out, against this state store",
         )
     if document.get("plan_id") != plan_id_of(document):
         raise PlanFileError("the plan file's plan_id does not match its content")
+
+
+def state_json(store: Store, trust: Trust | None) -> dict[str, Any]:
+    """The plan document's ``state``: which store, and whether its dates are simulated."""
+    return {
+        "url": store.url,
+        "sandbox": bool(trust is not None and trust.sandbox),
+        "store_id": None if trust is None else trust.store_id,
+    }
 
 
 def read_plan_file(path: Path) -> dict[str, Any] | None:

@@ -15,10 +15,17 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zplan.apply.gitinfo import commits_for
-from zplan.apply.planfile import change_json, invoice_json, plan_id_of, plan_json, verify
+from zplan.apply.planfile import (
+    change_json,
+    invoice_json,
+    plan_id_of,
+    plan_json,
+    state_json,
+    verify,
+)
 from zplan.clock import Clock
 from zplan.errors import PlanFileError, RefusedError, ZplanError
 from zplan.load.catalog import Catalog
@@ -27,6 +34,10 @@ from zplan.model import Account, AccountPlan, Change, Desired, Kind, Plan
 from zplan.plan.permissions import permission_problems, renewals_refusal
 from zplan.plan.planner import Context, build_plan, plan_account
 from zplan.state.base import AlreadyApplied, LockInfo, Store, VersionWrite
+
+if TYPE_CHECKING:
+    from zplan.trust.keys import Signer
+    from zplan.trust.registry import Trust
 
 
 class Provenance(NamedTuple):
@@ -86,6 +97,7 @@ def versions_for(
 ) -> list[VersionWrite]:
     """What an apply writes for one account: pending renewals, then the apply version."""
     now = clock.timestamp()
+    priced_on = clock.today().isoformat()
     currency = plan.currency
     base: dict[str, Any] = {
         "subdomain": plan.subdomain,
@@ -106,7 +118,7 @@ def versions_for(
             "amounts": {"currency": currency, "total": invoice["total"]},
             "note": "subscription ended" if renewal.ended else "renewal",
         }
-        writes.append(VersionWrite(renewal.account, "renewal", now, invoice, audit))
+        writes.append(VersionWrite(renewal.account, "renewal", now, invoice, audit, priced_on))
     if plan.changes:
         assert result is not None and plan.invoice is not None
         account = result._replace(lineage=lineage)
@@ -126,7 +138,7 @@ def versions_for(
             **(git or {}).get(plan.path, {}),
             **(extra or {}),  # the guardrails' digest, and an owner's override with its reason
         }
-        writes.append(VersionWrite(account, "apply", now, invoice, audit))
+        writes.append(VersionWrite(account, "apply", now, invoice, audit, priced_on))
     return writes
 
 
@@ -165,6 +177,7 @@ class Outcome:
     already: dict[str, str] = field(default_factory=dict)  # subdomain -> when
     unchanged: list[str] = field(default_factory=list)
     plan_id: str = ""
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)  # subdomain -> (serial, hash)
 
 
 def write_plans(
@@ -174,6 +187,7 @@ def write_plans(
     provenance: Provenance,
     clock: Clock,
     catalog: Catalog,
+    signer: Signer,
     audit_extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Outcome:
     """Write every account's plan, each in its own transaction (locks already held)."""
@@ -184,25 +198,16 @@ def write_plans(
             outcome.unchanged.append(plan.subdomain)
             continue
         expected = None if plan.prior is None else (plan.prior.lineage, plan.prior.serial)
+        versions = versions_for(
+            plan, plan_id, provenance, clock, catalog, git, (audit_extra or {}).get(plan.subdomain)
+        )
         try:
-            store.write(
-                plan.subdomain,
-                expected,
-                versions_for(
-                    plan,
-                    plan_id,
-                    provenance,
-                    clock,
-                    catalog,
-                    git,
-                    (audit_extra or {}).get(plan.subdomain),
-                ),
-                plan_id,
-            )
+            head = store.write(plan.subdomain, expected, versions, plan_id, signer)
         except AlreadyApplied as exc:
             outcome.already[plan.subdomain] = exc.when
             continue
         outcome.applied.append(plan.subdomain)
+        outcome.heads[plan.subdomain] = (versions[-1].account.serial, head)
     return outcome
 
 
@@ -210,8 +215,14 @@ class Session:
     """An apply from files: locks held from before the plan is made until it is written."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, clock: Clock, provenance: Provenance
+        self,
+        store: Store,
+        catalog: Catalog,
+        clock: Clock,
+        provenance: Provenance,
+        signer: Signer,
     ) -> None:
+        self.signer = signer
         self.store = store
         self.catalog = catalog
         self.clock = clock
@@ -245,6 +256,7 @@ class Session:
             progress,
         )
         self.document = plan_json(self.plan)
+        self.document["state"] = state_json(self.store, self.store.trust())
         return self.document
 
     def commit(
@@ -264,6 +276,7 @@ class Session:
             self.provenance,
             self.clock,
             self.catalog,
+            self.signer,
             audit_extra,
         )
 
@@ -282,6 +295,8 @@ def apply_saved(
     *,
     allow_cancel: bool,
     lock_timeout: float,
+    signer: Signer,
+    trust: Trust,
     guardrails: Callable[[Sequence[AccountPlan]], Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> Outcome:
     """Apply a saved plan file after cli.md's checks, in cli.md's order.
@@ -289,13 +304,7 @@ def apply_saved(
     ``guardrails``, given the accounts planned again, refuses (raises) or returns what
     each account's audit entry records of the policies.
     """
-    secret = store.signing_secret(create=False)
-    if secret is None:
-        raise PlanFileError(
-            "this state store has never signed a plan, so it cannot have made this one",
-            hint="make the plan with zplan plan --out against the same --state",
-        )
-    verify(document, secret)
+    verify(document, trust)
     plan_id = document["plan_id"]
     accounts = document.get("accounts") or []
     writing = [a for a in accounts if a["changes"] or a["invoice"]["renewals"]]
@@ -358,7 +367,7 @@ def apply_saved(
             plans.append(replanned)
         check_cancel(plans, allow_cancel)
         extra = guardrails(plans) if guardrails is not None else None
-        outcome = write_plans(store, plans, plan_id, provenance, clock, catalog, extra)
+        outcome = write_plans(store, plans, plan_id, provenance, clock, catalog, signer, extra)
     outcome.already.update({k: v for k, v in done.items() if v})
     return outcome
 

@@ -15,15 +15,15 @@ from zplan.errors import ExitCode
 
 @cli.group("admin", cls=Group, epilog="Examples:\n  zplan admin account acme --type managed")
 def admin_group() -> None:
-    """Sandbox billing administration."""
+    """Billing administration (signed by an operator key)."""
 
 
 @command(
     admin_group,
     "account",
     """
-zplan admin account acme --type add_agents_only
-zplan admin account acme --type self_service
+ZPLAN_OPERATOR_KEY=~/.zplan/operator.key zplan --actor ops@example.com admin account acme --type managed
+zplan admin account acme --type self_service   # needs ZPLAN_OPERATOR_KEY and --actor
 """,
 )
 @click.argument("subdomain")
@@ -35,11 +35,15 @@ zplan admin account acme --type self_service
 )
 @click.pass_context
 def admin_account_command(ctx: click.Context, subdomain: str, account_type: str) -> int:
-    """Set an account's type (recorded as a version and an audit entry)."""
+    """Set an account's type (recorded as a version and an audit entry).
+
+    Needs --actor and an operator key (ZPLAN_OPERATOR_KEY) whose public part the
+    store registered (state init --operator-key, or state trust-key --role operator).
+    """
     from zplan.pipeline import workflow
 
-    config = settings(ctx)
-    with config.store() as store:
-        account = workflow.admin_set_type(store, subdomain, account_type, config)
+    account, head = workflow.admin_set_type(subdomain, account_type, settings(ctx))
     click.echo(f"{subdomain} is now {account.type.value} (serial {account.serial}).")
+    if head:
+        click.echo(f"audit head: {subdomain} #{account.serial} sha256:{head}")
     return ExitCode.OK

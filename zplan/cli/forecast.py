@@ -28,7 +28,7 @@ def forecast_command(ctx: click.Context, paths: tuple[str, ...], months: int, fm
     from zplan.render import forecast as render
 
     config = settings(ctx)
-    with config.store(create=False) as store, StderrProgress() as progress:
+    with config.store() as store, StderrProgress() as progress:
         forecast, problems = workflow.make_forecast(paths, config, store, months, progress)
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)

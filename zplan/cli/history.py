@@ -39,7 +39,7 @@ def export_command(ctx: click.Context, subdomain: str, output: str | None) -> in
     from zplan.render.export import export_yaml
 
     config = settings(ctx)
-    with config.store(create=False) as store:
+    with config.store() as store:
         account = workflow.rolled(store, subdomain, config)
     catalog = config.catalog()
     per_account = {a.id for a in catalog.addons.values() if a.unit.value == "account"}
@@ -59,6 +59,8 @@ def export_command(ctx: click.Context, subdomain: str, output: str | None) -> in
 zplan history acme
 zplan history acme --format json
 zplan history acme --verify           # exit 1 if the audit chain was tampered with
+zplan history acme --verify --head 7:sha256:5f0c…   # and reaches the head published after #7
+zplan history acme --verify --heads heads.json      # the JSON of zplan state heads
 """,
 )
 @click.argument("subdomain")
@@ -66,19 +68,38 @@ zplan history acme --verify           # exit 1 if the audit chain was tampered w
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--verify", is_flag=True, help="Recompute the audit chain; exit 1 if it breaks.")
+@click.option(
+    "--head", metavar="SERIAL:HASH", help="With --verify: the chain must reach this head."
+)
+@click.option(
+    "--heads", "heads_file", metavar="FILE", help="With --verify: heads from state heads."
+)
 @click.pass_context
-def history_command(ctx: click.Context, subdomain: str, fmt: str, verify: bool) -> int:
+def history_command(
+    ctx: click.Context,
+    subdomain: str,
+    fmt: str,
+    verify: bool,
+    head: str | None,
+    heads_file: str | None,
+) -> int:
     """Every version of an account: who, when, what changed, what it cost, from which commit."""
+    from zplan.pipeline import stores
     from zplan.render.history import history_json, render_history
 
     config = settings(ctx)
-    with config.store(create=False) as store:
+    published = stores.published_head(subdomain, head, heads_file, verify)
+    with config.store() as store:
         versions = store.versions(subdomain)
         if not versions:
             raise ZplanError(f"there is no account {subdomain} in the state store {store.url}")
-        result = store.verify(subdomain) if verify else None
+        result = stores.verify_account(store, subdomain, published) if verify else None
+        trust = store.trust(signatures=verify)
     if fmt == "json":
-        click.echo(json.dumps(history_json(subdomain, versions, result), indent=2))
+        data = history_json(subdomain, versions, result)
+        data["sandbox"] = bool(trust is not None and trust.sandbox)
+        click.echo(json.dumps(data, indent=2))
     else:
-        click.echo(render_history(subdomain, versions, result), nl=False)
+        sandbox = trust is not None and trust.sandbox
+        click.echo(render_history(subdomain, versions, result, bool(sandbox)), nl=False)
     return ExitCode.ERROR if result is not None and not result.ok else ExitCode.OK

@@ -30,8 +30,8 @@ _GLOBALS = {
         "--state",
         "ZPLAN_STATE",
         "URL",
-        "State store: a path or sqlite:///PATH (default .zplan/state.db), or "
-        "postgresql://…  [env: ZPLAN_STATE]",
+        "State store: a path or sqlite:///PATH (default: .zplan/state.db, looked for up to "
+        "the top of the git work tree), or postgresql://…  [env: ZPLAN_STATE]",
     ),
     "catalog": (
         "--catalog",
@@ -43,7 +43,8 @@ _GLOBALS = {
         "--at",
         "ZPLAN_NOW",
         "DATE",
-        "The date to plan and apply at (ISO date; default today, UTC).  [env: ZPLAN_NOW]",
+        "The date to plan at (ISO date; default today, UTC). Writes use the real clock; "
+        "only a sandbox store accepts it on a write.  [env: ZPLAN_NOW]",
     ),
     "actor": (
         "--actor",
@@ -101,7 +102,8 @@ def settings(ctx: click.Context, *, stream: Any = None) -> Settings:
     if actor is not None:
         actor = actor.strip()
         check_actor(actor)
-    return Settings(value("state"), value("catalog"), Clock.from_setting(value("at")), actor, color)
+    at = value("at")
+    return Settings(value("state"), value("catalog"), Clock.from_setting(at), actor, color, at)
 
 
 def check_actor(actor: str) -> None:

@@ -26,7 +26,7 @@ from zplan.cli.options import (
     write_private,
 )
 from zplan.errors import ExitCode, UsageError
-from zplan.pipeline.settings import Settings
+from zplan.pipeline.settings import Settings, Writer
 from zplan.render import Style
 
 # validate ------------------------------------------------------------------
@@ -122,7 +122,7 @@ def plan_command(
 
     config = settings(ctx)
     more = extras(policy, policy_data, 12 if fmt == "markdown" else None)
-    with config.store(create=out is not None) as store, StderrProgress() as progress:
+    with config.store() as store, StderrProgress() as progress:
         document = workflow.make_plan(
             paths, config, store, save=out is not None, progress=progress, extras=more
         )
@@ -225,11 +225,13 @@ def apply_command(
     guard = _Guard(extras(policy, policy_data), override)
     provenance = Provenance.from_env(_actor(config))
     saved = read_plan_file(Path(paths[0])) if len(paths) == 1 and Path(paths[0]).is_file() else None
-    with config.store() as store:
+    with config.writer() as writer:
         if saved is not None:
-            return _apply_saved(store, saved, config, provenance, allow_cancel, lock_timeout, guard)
+            return _apply_saved(
+                writer, saved, config, provenance, allow_cancel, lock_timeout, guard
+            )
         return _apply_files(
-            store, paths, config, provenance, auto_approve, allow_cancel, lock_timeout, guard
+            writer, paths, config, provenance, auto_approve, allow_cancel, lock_timeout, guard
         )
 
 
@@ -258,7 +260,7 @@ class _Guard:
 
 
 def _apply_saved(
-    store: Any,
+    writer: Writer,
     saved: dict[str, Any],
     config: Settings,
     provenance: Any,
@@ -268,20 +270,24 @@ def _apply_saved(
 ) -> int:
     from zplan.apply.session import apply_saved
     from zplan.pipeline.guardrails import check_saved_digest
+    from zplan.render.text import state_line
 
     check_saved_digest(saved, guard.extras.guard)
 
     def guardrails(plans: Sequence[Any]) -> Any:
         return guard.enforce(guard.policy(config, plans), plans, provenance.actor)
 
+    click.echo(state_line(writer.store.url, writer.trust.sandbox))
     outcome = apply_saved(
-        store,
+        writer.store,
         saved,
         config.catalog(),
-        config.clock,
+        writer.clock,
         provenance,
         allow_cancel=allow_cancel,
         lock_timeout=lock_timeout,
+        signer=writer.signer,
+        trust=writer.trust,
         guardrails=guardrails if guard.extras.guard is not None else None,
     )
     _report(outcome, _saved_charges(saved))
@@ -347,10 +353,12 @@ def _report(outcome: Any, charges: Charges | None = None) -> None:
         click.echo(f"Apply complete: {count} account{'s' * (count != 1)} changed ({names}).{said}")
     elif not outcome.already:
         click.echo("Apply complete: no changes.")
+    for subdomain, (serial, digest) in sorted(outcome.heads.items()):
+        click.echo(f"audit head: {subdomain} #{serial} sha256:{digest}")
 
 
 def _apply_files(
-    store: Any,
+    writer: Writer,
     paths: Sequence[str],
     config: Settings,
     provenance: Any,
@@ -364,15 +372,16 @@ def _apply_files(
     from zplan.pipeline import workflow
 
     catalog = config.catalog()
+    store, clock = writer.store, writer.clock
     progress = StderrProgress()
-    workspace = read(paths, catalog, config.clock.today(), progress)
+    workspace = read(paths, catalog, clock.today(), progress)
     entries = workflow.entries_of(workspace)
     if not auto_approve and not sys.stdin.isatty():
         raise UsageError(
             "apply asks for confirmation, and stdin is not a terminal",
             hint="pass --auto-approve, or apply a saved plan file",
         )
-    session = Session(store, catalog, config.clock, provenance)
+    session = Session(store, catalog, clock, provenance, writer.signer)
     with session.locked([d.subdomain for d, _ in entries], lock_timeout):
         document = session.make_plan(
             entries,

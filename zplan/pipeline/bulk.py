@@ -30,7 +30,7 @@ from zplan.load.files import check_file, expand, skip_note
 from zplan.pipeline.guardrails import Extras, finish, for_account
 from zplan.plan.planner import Context, plan_account
 from zplan.state import open_store
-from zplan.state.base import Store
+from zplan.state.base import Mode, Store
 
 PARALLEL_FROM = 400  # below this, starting workers costs more than it saves
 CHUNK = 250
@@ -85,7 +85,7 @@ def _plan_one(index: int, path: str, name: str, named: bool) -> dict[str, Any]:
 
 def _worker_start(state: str | None) -> None:
     # A forked worker must not use the parent's connection: it opens its own.
-    _CONTEXT["store"] = open_store(state, create=False)
+    _CONTEXT["store"] = open_store(state, mode=Mode.READ)
 
 
 def _chunk(items: list[tuple[int, str, str, bool]]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from zplan.apply.planfile import sign
+from zplan.apply.planfile import sign, state_json
 from zplan.diagnostics import Diagnostic
 from zplan.errors import UsageError, ZplanError
 from zplan.load.document import Document
@@ -71,10 +71,16 @@ def make_plan(
         progress,
         extras,
     )
+    trust = store.trust(signatures=save)  # a plan to show names its store without cryptography
+    document["state"] = state_json(store, trust)
     if save and document["applyable"]:  # a plan with errors is shown, never saved
-        secret = store.signing_secret(create=True)
-        assert secret is not None
-        document = sign(document, secret)
+        if trust is None:
+            from zplan.state.base import missing_store
+
+            raise missing_store(store.url)
+        from zplan.pipeline.settings import plan_key
+
+        document = sign(document, plan_key(store, trust))
     return document
 
 
@@ -118,43 +124,61 @@ def file_problems(workspace: Workspace) -> list[Diagnostic]:
     return [*found, *workspace.diagnostics]
 
 
-def admin_set_type(store: Store, subdomain: str, account_type: str, settings: Settings) -> Account:
-    """Sandbox billing administration: set an account's type, as a version and an audit entry."""
+def admin_set_type(subdomain: str, account_type: str, settings: Settings) -> tuple[Account, str]:
+    """Billing administration: set an account's type, as a version and an audit entry.
+
+    Needs an actor and an operator key registered in the store (the entry names both).
+    Returns the account and its new audit head's hash.
+    """
     try:
         new_type = AccountType(account_type)
     except ValueError:
         raise UsageError(
             f"unknown account type {account_type!r}", hint=", ".join(t.value for t in AccountType)
         ) from None
+    from zplan.pipeline.stores import require_actor
     from zplan.state.base import LockInfo
+    from zplan.trust.keys import Role
 
-    info = LockInfo.mine(settings.actor or "admin", "admin", settings.clock.timestamp())
-    with store.locked([subdomain], info, 0):
-        account = store.account(subdomain)
-        if account is None:
-            raise ZplanError(
-                f"there is no account {subdomain} in the state store",
-                hint="apply a subscription file for it first",
+    actor = require_actor(settings, "admin")
+    with settings.writer(Role.OPERATOR) as writer:
+        store = writer.store
+        info = LockInfo.mine(actor, "admin", writer.clock.timestamp())
+        with store.locked([subdomain], info, 0):
+            account = store.account(subdomain)
+            if account is None:
+                raise ZplanError(
+                    f"there is no account {subdomain} in the state store",
+                    hint="apply a subscription file for it first",
+                )
+            if account.type is new_type:
+                return account, ""
+            updated = _replace_type(account, new_type)
+            audit = {
+                "subdomain": subdomain,
+                "actor": actor,
+                "plan_id": None,
+                "lineage": account.lineage,
+                "changes": [
+                    {
+                        "address": "account.type",
+                        "before": account.type.value,
+                        "after": new_type.value,
+                    }
+                ],
+            }
+            version = VersionWrite(
+                updated,
+                "admin",
+                writer.clock.timestamp(),
+                None,
+                audit,
+                writer.clock.today().isoformat(),
             )
-        if account.type is new_type:
-            return account
-        updated = _replace_type(account, new_type)
-        audit = {
-            "subdomain": subdomain,
-            "actor": settings.actor or "admin",
-            "plan_id": None,
-            "lineage": account.lineage,
-            "changes": [
-                {"address": "account.type", "before": account.type.value, "after": new_type.value}
-            ],
-        }
-        store.write(
-            subdomain,
-            (account.lineage, account.serial),
-            [VersionWrite(updated, "admin", settings.clock.timestamp(), None, audit)],
-            None,
-        )
-    return updated
+            head = store.write(
+                subdomain, (account.lineage, account.serial), [version], None, writer.signer
+            )
+    return updated, head
 
 
 def _replace_type(account: Account, new_type: AccountType) -> Account:

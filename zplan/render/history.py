@@ -46,18 +46,31 @@ def _effective(change: dict[str, Any]) -> str:
     return ""
 
 
-def render_history(subdomain: str, versions: Sequence[Version], result: VerifyResult | None) -> str:
+def priced_on(version: Version) -> str:
+    """The business date a version was priced at (older entries: the date of its time)."""
+    return str((version.audit or {}).get("priced_on") or version.created_at[:10])
+
+
+def render_history(
+    subdomain: str,
+    versions: Sequence[Version],
+    result: VerifyResult | None,
+    sandbox: bool = False,
+) -> str:
     count = f"{len(versions)} version{'s' if len(versions) != 1 else ''}"
-    out = [f"History of {subdomain} ({count})", ""]
+    kind = "; sandbox store: dates are simulated" if sandbox else ""
+    out = [f"History of {subdomain} ({count}{kind})", ""]
     for version in versions:
         audit = version.audit or {}
         out.append(
-            f"#{version.serial}  {version.created_at}  {version.kind:<7}  "
+            f"#{version.serial}  {priced_on(version)}  {version.kind:<7}  "
             f"{audit.get('actor') or '-'}  charged {_amount(version)}"
         )
         out.append(f"    {_changes(version)}")
         commit = audit.get("file_commit") or audit.get("git_commit")
-        where = []
+        where = [f"written {version.created_at}"]
+        if audit.get("key"):
+            where.append(f"signed by {audit['key']}")
         if commit:
             dirty = " (the file had uncommitted changes)" if audit.get("file_dirty") else ""
             where.append(f"commit {commit[:12]}{dirty}")
@@ -92,6 +105,8 @@ def history_json(
                 "serial": v.serial,
                 "kind": v.kind,
                 "created_at": v.created_at,
+                "priced_on": priced_on(v),
+                "key": (v.audit or {}).get("key"),
                 "actor": (v.audit or {}).get("actor"),
                 "plan_id": (v.audit or {}).get("plan_id"),
                 "git_commit": (v.audit or {}).get("git_commit"),

@@ -349,8 +349,20 @@ def _diagnostic_line(diagnostic: dict[str, Any], style: Style) -> str:
     return text
 
 
+SANDBOX_NOTE = "sandbox store: dates are simulated"
+
+
+def state_line(url: str, sandbox: bool) -> str:
+    """The header line naming the store a plan or apply used."""
+    return f"State: {url}" + (f" ({SANDBOX_NOTE})" if sandbox else "")
+
+
 def render_plan(document: dict[str, Any], style: Style) -> str:
     out: list[str] = []
+    state = document.get("state")
+    if isinstance(state, dict):
+        out.append(state_line(str(state.get("url")), bool(state.get("sandbox"))))
+        out.append("")
     for diagnostic in document.get("diagnostics", []):
         out.append(_diagnostic_line(diagnostic, style).strip())
     accounts = document["accounts"]

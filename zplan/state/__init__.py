@@ -1,12 +1,14 @@
 """State stores: the billing system's record of each account.
 
 ``open_store(url)`` picks the backend: a path or ``sqlite:///PATH`` (the
-embedded default, ``.zplan/state.db``), or ``postgresql://…``. ``migrate``
+embedded default, ``.zplan/state.db`` found from the current directory up to
+the git work tree's top), or ``postgresql://…``; ``Mode`` says whether the
+command reads, writes, or creates the store (``state init``). ``migrate``
 moves a store's accounts to another.
 
-Imports only the values (``zplan.model``, ``zplan.errors``, ...) and, later,
-``trust``. Never imports ``load``, ``plan``, ``apply``, ``render``,
-``pipeline``, ``cli``, or click; psycopg only inside ``postgres``.
+Imports only the values (``zplan.model``, ``zplan.errors``, ...) and ``trust``
+(keys and the key registry). Never imports ``load``, ``plan``, ``apply``,
+``render``, ``pipeline``, ``cli``, or click; psycopg only inside ``postgres``.
 """
 
 from __future__ import annotations
@@ -15,24 +17,32 @@ import os
 from pathlib import Path
 
 from zplan.errors import StateError, UsageError
-from zplan.state.base import Store
+from zplan.state.base import Mode, Store
 
-DEFAULT_PATH = Path(".zplan") / "state.db"
 GUARD = "ZPLAN_TEST_GUARD"
 
 
 def default_url() -> str:
-    """The default store, unless a test run has forbidden it (tests must name their store)."""
+    """The default store (``zplan.state.files.discover``), unless a test run has forbidden it."""
     if os.environ.get(GUARD):
         raise StateError(
             "the default state store (.zplan/state.db) is not reachable under the test guard",
             hint="pass --state or set ZPLAN_STATE",
         )
-    return str(DEFAULT_PATH)
+    from zplan.state.files import discover
+
+    return str(discover())
 
 
-def open_store(url: str | None, *, create: bool = True) -> Store:
-    """The store at ``url``; commands that only read pass ``create=False`` (SQLite: no file made)."""
+def default_directory() -> Path:
+    """The directory of the default store (``.zplan/`` at the top of the work tree)."""
+    from zplan.state.files import discover
+
+    return discover().parent
+
+
+def open_store(url: str | None, *, mode: Mode = Mode.WRITE) -> Store:
+    """The store at ``url``: to read (never creates), to write (must exist), or to create."""
     target = url or default_url()
     if target.startswith(("postgresql://", "postgres://")):
         try:
@@ -42,7 +52,11 @@ def open_store(url: str | None, *, create: bool = True) -> Store:
                 f"the PostgreSQL state store needs psycopg 3, which is not installed ({exc.name})",
                 hint="install the extra: pip install 'zplan[postgres]'",
             ) from None
-        store: Store = PostgresStore(target)
+        store: Store = PostgresStore(target, mode=mode)
+        if getattr(store, "empty", False):  # a read of a schema zplan never made: nothing in it
+            from zplan.state.sqlite import SqliteStore
+
+            return SqliteStore.memory(store.url)
         return store
     if "://" in target and not target.startswith("sqlite:///"):
         raise UsageError(
@@ -52,4 +66,4 @@ def open_store(url: str | None, *, create: bool = True) -> Store:
     from zplan.state.sqlite import SqliteStore
 
     path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
-    return SqliteStore(Path(path), create=create)
+    return SqliteStore(Path(path), mode=mode)

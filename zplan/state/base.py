@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import datetime as dt
+import enum
 import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zplan.errors import StateError
 from zplan.model import Account
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from zplan.trust.keys import PublicKey, Role, Signer
+    from zplan.trust.registry import Trust
+
+SCHEMA_VERSION = 2
+NO_STORE_HINT = (
+    "create it with: zplan state init (or zplan state init --sandbox for demos and tests)"
+)
 
 
 def canonical(value: Any) -> str:
@@ -34,6 +43,18 @@ def sha256_text(text: str) -> str:
 def chain_hash(previous: str, entry: dict[str, Any]) -> str:
     """``sha256(previous entry's hash + canonical JSON of this entry)``."""
     return sha256_text(previous + canonical(entry))
+
+
+def missing_store(where: object) -> StateError:
+    return StateError(f"no state store at {where}", hint=NO_STORE_HINT)
+
+
+class Mode(enum.Enum):
+    """How a command opens the store."""
+
+    READ = "read"  # plan, history, state show/heads, export: never creates or changes anything
+    WRITE = "write"  # every writing command: the store must exist and pass the file checks
+    INIT = "init"  # state init: the store must not exist yet
 
 
 class LockInfo(NamedTuple):
@@ -65,13 +86,19 @@ class LockInfo(NamedTuple):
 
 
 class VersionWrite(NamedTuple):
-    """One version to write: the account after it, its kind, invoice and audit entry."""
+    """One version to write: the account after it, its kind, invoice and audit entry.
+
+    ``created_at`` is replaced by the store's own clock when the version is
+    written (the wall-clock time); ``priced_on`` is the business date it was
+    priced at (the real date, or a sandbox store's simulated one).
+    """
 
     account: Account
     kind: str  # apply | renewal | admin
     created_at: str
     invoice: dict[str, Any] | None
     audit: dict[str, Any]  # the entry's fields; serial, hashes of state and invoice are added
+    priced_on: str = ""
 
 
 class Version(NamedTuple):
@@ -99,15 +126,23 @@ class AuditSnapshot(NamedTuple):
     current: Account | None
     # (invoice_date, currency, total) per serial: the columns kept beside each invoice's body
     invoice_columns: dict[int, tuple[str, str, str]] | None = None
+    signatures: dict[int, str | None] | None = None  # serial -> the entry's signature
 
 
-def check_chain(subdomain: str, snapshot: AuditSnapshot) -> VerifyResult:
+def check_chain(
+    subdomain: str, snapshot: AuditSnapshot, trust: Trust | None = None
+) -> VerifyResult:
     """The first place where the stored history does not match its hash-chained audit log.
 
-    Each entry must hash to its stored hash from the previous one; each version's
-    state, kind, time and invoice must be the ones its entry recorded; no version may
-    lack an entry; and the account as it stands must be the last entry's version
-    (which also catches the newest versions deleted together with their entries).
+    Each entry must hash to its stored hash from the previous one, name this
+    account (subdomain and lineage) and move its business date only forward;
+    with the store's key registry (``trust``), each must be signed by a key
+    registered for its kind (apply and renewal: an apply key; admin: an operator
+    key) at the registry entry it names. Each version's state, kind, time and
+    invoice must be the ones its entry recorded; no version may lack an entry; and
+    the account as it stands must be the last entry's version (which also catches
+    the newest versions deleted together with their entries; a deleted tail with a
+    consistent rollback is caught only against a published head, ``--head``).
     """
     rows = snapshot.audit
     versions = {v.serial: v for v in snapshot.versions}
@@ -118,6 +153,8 @@ def check_chain(subdomain: str, snapshot: AuditSnapshot) -> VerifyResult:
 
     previous = ""
     last_state: str | None = None
+    lineage: str | None = None
+    priced_on = ""
     for index, (serial, entry_text, stored_hash) in enumerate(rows, start=1):
         if serial != index:
             return broken(f"entry {index} is missing (found {serial})", index)
@@ -127,6 +164,23 @@ def check_chain(subdomain: str, snapshot: AuditSnapshot) -> VerifyResult:
             return broken(f"entry {serial} is not valid JSON", serial)
         if not isinstance(entry, dict) or chain_hash(previous, entry) != stored_hash:
             return broken(f"entry {serial} does not match its hash: it was edited", serial)
+        if entry.get("subdomain") != subdomain:
+            return broken(
+                f"entry {serial} was written for {entry.get('subdomain')!r}, not {subdomain}: "
+                "the account's rows were moved",
+                serial,
+            )
+        lineage = lineage or entry.get("lineage")
+        if entry.get("lineage") != lineage:
+            return broken(f"entry {serial} belongs to another lineage of {subdomain}", serial)
+        if str(entry.get("priced_on") or "") < priced_on:
+            return broken(f"entry {serial} is dated before the entry it follows", serial)
+        priced_on = str(entry.get("priced_on") or priced_on)
+        if trust is not None:
+            signature = (snapshot.signatures or {}).get(serial)
+            problem = signature_problem(trust, entry, stored_hash, signature)
+            if problem:
+                return broken(f"entry {serial} {problem}", serial)
         version = versions.get(serial)
         if version is None:
             return broken(f"version {serial} is missing", serial)
@@ -154,6 +208,8 @@ def check_chain(subdomain: str, snapshot: AuditSnapshot) -> VerifyResult:
         if entries:
             return broken(f"the account {subdomain} is missing, though its log has entries", None)
         return VerifyResult(True, entries)
+    if lineage is not None and current.lineage != lineage:
+        return broken(f"the current state of {subdomain} is of another lineage", entries)
     if current.serial > entries:
         return broken(
             f"entry {entries + 1} is missing: {subdomain} is at serial {current.serial}, "
@@ -166,6 +222,26 @@ def check_chain(subdomain: str, snapshot: AuditSnapshot) -> VerifyResult:
             entries,
         )
     return VerifyResult(True, entries)
+
+
+def signature_problem(
+    trust: Trust, entry: dict[str, Any], digest: str, signature: str | None
+) -> str | None:
+    """Why an audit entry's signature does not hold, or None when it does."""
+    from zplan.trust.keys import Role, signature_key, verify
+
+    if not signature:
+        return "is not signed"
+    at = entry.get("trust_serial")
+    if not isinstance(at, int) or trust.hashes.get(at) != entry.get("trust"):
+        return "names a key registry entry this store does not have"
+    roles = (Role.OPERATOR,) if entry.get("kind") == "admin" else (Role.APPLY,)
+    record = trust.find(signature_key(signature) or "", roles, at)
+    if record is None:
+        return f"is not signed by a registered {roles[0].value} key"
+    if not verify(record.key, digest.encode(), signature):
+        return "has a signature that does not match: it was forged or edited"
+    return None
 
 
 def _invoice_columns_match(
@@ -202,8 +278,39 @@ class Store(abc.ABC):
     def subdomains(self) -> list[str]: ...
 
     @abc.abstractmethod
-    def signing_secret(self, *, create: bool) -> bytes | None:
-        """The plan-signing secret; made (once, race-free) when ``create``."""
+    def trust(self, *, signatures: bool = True) -> Trust | None:
+        """The store's key registry, replayed and checked; None before ``state init``.
+
+        ``signatures=False``: its hash chain only (a plan's header; no cryptography).
+        """
+
+    @abc.abstractmethod
+    def now(self) -> dt.datetime:
+        """The store's clock: the machine's UTC clock (SQLite), the server's now() (PostgreSQL)."""
+
+    @abc.abstractmethod
+    def moved_to(self) -> str | None:
+        """Where ``state migrate`` moved this store's accounts, if it did."""
+
+    @abc.abstractmethod
+    def initialise(
+        self, sandbox: bool, keys: Sequence[tuple[PublicKey, Role]], signer: Signer | None
+    ) -> Trust:
+        """Write the key registry's first entry (``state init``); refuse a store that has one."""
+
+    @abc.abstractmethod
+    def change_keys(
+        self,
+        add: Sequence[tuple[PublicKey, Role]],
+        retire: Sequence[str],
+        actor: str,
+        signer: Signer,
+    ) -> Trust:
+        """Add or retire keys, signed by a registered operator key (``state trust-key``)."""
+
+    @abc.abstractmethod
+    def heads(self) -> list[tuple[str, int, str]]:
+        """(subdomain, serial, hash) of every account's newest audit entry."""
 
     @abc.abstractmethod
     def locked(
@@ -225,12 +332,18 @@ class Store(abc.ABC):
         expected: tuple[str, int] | None,
         versions: Sequence[VersionWrite],
         plan_id: str | None,
-    ) -> None:
+        signer: Signer,
+    ) -> str:
         """Write versions in one transaction, if the account is still at ``expected``.
 
         ``expected`` is (lineage, serial), or None for an account that must not
         exist yet. Raises ``StaleState`` when it moved, ``AlreadyApplied`` when
-        ``plan_id`` was applied to the account already.
+        ``plan_id`` was applied to the account already. Every write goes through
+        here, and here the record's rules hold: the store was made by ``state
+        init`` and was not moved; ``signer`` is a registered key of the role the
+        versions need; the account's chain verifies (signatures included) before
+        anything is added; business dates only move forward; each entry is
+        stamped with the store's clock and signed. Returns the new head's hash.
         """
 
     @abc.abstractmethod
@@ -244,8 +357,17 @@ class Store(abc.ABC):
         """(serial, entry JSON, hash) in serial order, as stored."""
 
     def verify(self, subdomain: str) -> VerifyResult:
-        """Recompute the audit chain; name the first entry that does not match."""
-        return check_chain(subdomain, self._audit_snapshot(subdomain))
+        """Recompute the audit chain and check its signatures; name the first entry that fails."""
+        from zplan.trust.registry import TrustError
+
+        try:
+            trust = self.trust()
+        except TrustError as exc:
+            return VerifyResult(False, 0, str(exc), None)
+        snapshot = self._audit_snapshot(subdomain)
+        if trust is None and snapshot.audit:
+            return VerifyResult(False, len(snapshot.audit), "the store has no key registry", None)
+        return check_chain(subdomain, snapshot, trust)
 
     def _audit_snapshot(self, subdomain: str) -> AuditSnapshot:
         """What verify reads (a backend with transactions reads it from one snapshot)."""
@@ -264,7 +386,16 @@ class Store(abc.ABC):
         """Write a dumped account into this store (it must not exist here)."""
 
     @abc.abstractmethod
-    def set_signing_secret(self, secret: bytes) -> None: ...
+    def dump_trust(self) -> list[list[Any]]:
+        """The key registry's rows, as stored (for migration)."""
+
+    @abc.abstractmethod
+    def adopt(self, trust_rows: list[list[Any]], source: Trust) -> None:
+        """Take over a moved store's registry (an empty store of the same kind only)."""
+
+    @abc.abstractmethod
+    def mark_moved(self, target: str) -> None:
+        """Record that the accounts moved to ``target``: every write is refused from now on."""
 
 
 class StaleState(StateError):
@@ -283,18 +414,29 @@ class AlreadyApplied(StateError):
         super().__init__(f"this plan was already applied to {subdomain} at {when}")
 
 
-def audit_row(previous_hash: str, write: VersionWrite, serial: int) -> tuple[str, str]:
-    """The audit entry's JSON and hash for a version at ``serial``."""
+def audit_row(
+    previous_hash: str, write: VersionWrite, serial: int, extra: dict[str, Any]
+) -> tuple[str, str]:
+    """The audit entry's JSON and hash for a version at ``serial``.
+
+    ``extra``: what the store adds (its clock's time, sandbox flag, the key
+    registry entry in force and the signing key's id).
+    """
     entry = dict(write.audit)
+    entry.update(extra)
     entry["serial"] = serial
     entry["kind"] = write.kind
-    entry["time"] = write.created_at
+    entry["priced_on"] = write.priced_on
     entry["state_sha256"] = sha256_text(canonical(write.account.to_json()))
     entry["invoice_sha256"] = (
         None if write.invoice is None else sha256_text(canonical(write.invoice))
     )
     entry["previous_hash"] = previous_hash
     return canonical(entry), chain_hash(previous_hash, entry)
+
+
+def timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _VERSIONS_SQL = (
@@ -346,15 +488,25 @@ class SqlStore(Store):
             )
         return rows[0][0] if rows else None
 
+    def _now(self, cur: Any) -> dt.datetime:
+        """The store's clock inside a transaction (PostgreSQL asks the server)."""
+        return dt.datetime.now(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        with self._read_tx() as cur:
+            return self._now(cur)
+
     def write(
         self,
         subdomain: str,
         expected: tuple[str, int] | None,
         versions: Sequence[VersionWrite],
         plan_id: str | None,
-    ) -> None:
+        signer: Signer,
+    ) -> str:
         with self._write_tx() as cur:
             self._serialise_account(cur, subdomain)
+            trust = self._writable(cur, signer, versions)
             if plan_id is not None:
                 done = self._rows(
                     cur,
@@ -369,12 +521,32 @@ class SqlStore(Store):
             current = (rows[0][0], int(rows[0][1])) if rows else None
             if current != expected:
                 raise StaleState(subdomain)
-            last = self._rows(
-                cur,
-                "SELECT hash FROM audit WHERE subdomain = ? ORDER BY serial DESC LIMIT 1",
-                (subdomain,),
-            )
-            previous = last[0][0] if last else ""
+            snapshot = self._snapshot(cur, subdomain)
+            checked = check_chain(subdomain, snapshot, trust)
+            if not checked.ok:
+                raise StateError(
+                    f"the audit chain of {subdomain} does not verify ({checked.problem}); "
+                    "nothing was written",
+                    hint=f"zplan history {subdomain} --verify; restore the store from a backup",
+                )
+            last = snapshot.audit[-1] if snapshot.audit else None
+            previous = last[2] if last else ""
+            last_date = str(json.loads(last[1]).get("priced_on") or "") if last else ""
+            if versions and versions[0].priced_on < last_date:
+                raise StateError(
+                    f"{subdomain}: this write is dated {versions[0].priced_on}, before the "
+                    f"account's latest version ({last_date}); business dates only move forward",
+                    hint="nothing was written",
+                )
+            created_at = timestamp(self._now(cur))
+            trust_serial, trust_hash = trust.head
+            extra = {
+                "time": created_at,
+                "sandbox": trust.sandbox,
+                "trust_serial": trust_serial,
+                "trust": trust_hash,
+                "key": signer.key.id,
+            }
             serial = current[1] if current else 0
             final: Account | None = None
             for version in versions:
@@ -388,7 +560,7 @@ class SqlStore(Store):
                         "INSERT INTO versions (subdomain, serial, kind, created_at, "
                         "state) VALUES (?, ?, ?, ?, ?)"
                     ),
-                    (subdomain, serial, version.kind, version.created_at, state),
+                    (subdomain, serial, version.kind, created_at, state),
                 )
                 if version.invoice is not None:
                     cur.execute(
@@ -405,17 +577,18 @@ class SqlStore(Store):
                             canonical(version.invoice),
                         ),
                     )
-                entry, digest = audit_row(previous, version, serial)
+                entry, digest = audit_row(previous, version, serial, extra)
                 cur.execute(
                     self._q(
-                        "INSERT INTO audit (subdomain, serial, entry, hash) VALUES (?, ?, ?, ?)"
+                        "INSERT INTO audit (subdomain, serial, entry, hash, signature) "
+                        "VALUES (?, ?, ?, ?, ?)"
                     ),
-                    (subdomain, serial, entry, digest),
+                    (subdomain, serial, entry, digest, signer.sign(digest.encode())),
                 )
                 previous = digest
                 final = account
             if final is None:
-                return
+                return previous
             state = canonical(final.to_json())
             cur.execute(
                 self._q(
@@ -424,7 +597,7 @@ class SqlStore(Store):
                     "lineage = excluded.lineage, serial = excluded.serial, "
                     "state = excluded.state, updated_at = excluded.updated_at"
                 ),
-                (subdomain, final.lineage, final.serial, state, versions[-1].created_at),
+                (subdomain, final.lineage, final.serial, state, created_at),
             )
             if plan_id is not None:
                 cur.execute(
@@ -432,8 +605,130 @@ class SqlStore(Store):
                         "INSERT INTO applied_plans (plan_id, subdomain, serial, "
                         "applied_at) VALUES (?, ?, ?, ?)"
                     ),
-                    (plan_id, subdomain, final.serial, versions[-1].created_at),
+                    (plan_id, subdomain, final.serial, created_at),
                 )
+            return previous
+
+    def _writable(self, cur: Any, signer: Signer, versions: Sequence[VersionWrite]) -> Trust:
+        """The store's registry, if this store may be written with ``signer``'s key."""
+        from zplan.trust.keys import Role
+
+        trust = self._trust(cur)
+        if trust is None:
+            raise StateError(f"no state store at {self.url}", hint=NO_STORE_HINT)
+        moved = self._meta(cur, "moved_to")
+        if moved:
+            raise StateError(
+                f"the state store {self.url} was moved to {moved}; it refuses every write",
+                hint=f"use --state {moved}",
+            )
+        admin = any(v.kind == "admin" for v in versions)
+        role = Role.OPERATOR if admin else Role.APPLY
+        if trust.find(signer.key.id, (role,), trust.head[0]) is None:
+            raise StateError(
+                f"the key {signer.key.id} (from {signer.origin}) is not a registered "
+                f"{role.value} key of the state store {self.url}; nothing was written",
+                hint="zplan state heads lists nothing secret; register keys with "
+                "zplan state trust-key (an operator key signs it)",
+            )
+        return trust
+
+    def _meta(self, cur: Any, key: str) -> str | None:
+        rows = self._rows(cur, "SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def _trust(self, cur: Any, *, signatures: bool = True) -> Trust | None:
+        from zplan.trust.registry import replay
+
+        rows = self._rows(cur, "SELECT serial, entry, hash, signature FROM trust ORDER BY serial")
+        return replay([(int(r[0]), r[1], r[2], r[3]) for r in rows], signatures=signatures)
+
+    def trust(self, *, signatures: bool = True) -> Trust | None:
+        with self._read_tx() as cur:
+            return self._trust(cur, signatures=signatures)
+
+    def moved_to(self) -> str | None:
+        with self._read_tx() as cur:
+            return self._meta(cur, "moved_to")
+
+    def _add_trust(self, cur: Any, entry: dict[str, Any], signer: Signer | None) -> None:
+        from zplan.trust.registry import canonical as trust_canonical
+        from zplan.trust.registry import entry_hash
+
+        previous = str(entry.get("previous_hash") or "")
+        digest = entry_hash(previous, entry)
+        cur.execute(
+            self._q("INSERT INTO trust (serial, entry, hash, signature) VALUES (?, ?, ?, ?)"),
+            (
+                entry["serial"],
+                trust_canonical(entry),
+                digest,
+                None if signer is None else signer.sign(digest.encode()),
+            ),
+        )
+
+    def initialise(
+        self, sandbox: bool, keys: Sequence[tuple[PublicKey, Role]], signer: Signer | None
+    ) -> Trust:
+        import uuid
+
+        from zplan.trust.registry import init_entry
+
+        with self._write_tx() as cur:
+            existing = self._trust(cur)
+            if existing is not None:
+                kind = "a sandbox store" if existing.sandbox else "an ordinary store"
+                raise StateError(
+                    f"{self.url} is already {kind}, created at {existing.created_at}",
+                    hint="a store is created once; its kind can never be switched",
+                )
+            entry = init_entry(str(uuid.uuid4()), sandbox, keys, timestamp(self._now(cur)))
+            self._add_trust(cur, entry, signer)
+            trust = self._trust(cur)
+        assert trust is not None
+        return trust
+
+    def change_keys(
+        self,
+        add: Sequence[tuple[PublicKey, Role]],
+        retire: Sequence[str],
+        actor: str,
+        signer: Signer,
+    ) -> Trust:
+        from zplan.trust.keys import Role
+        from zplan.trust.registry import change_entry
+
+        with self._write_tx() as cur:
+            trust = self._trust(cur)
+            if trust is None:
+                raise StateError(f"no state store at {self.url}", hint=NO_STORE_HINT)
+            if self._meta(cur, "moved_to"):
+                raise StateError(f"the state store {self.url} was moved; it refuses every write")
+            if trust.find(signer.key.id, (Role.OPERATOR,), trust.head[0]) is None:
+                raise StateError(
+                    f"the key {signer.key.id} (from {signer.origin}) is not a registered operator "
+                    "key of this store: only an operator key may register or retire keys",
+                    hint="nothing was written",
+                )
+            known = {r.key.id for r in trust.keys if r.until is None}
+            unknown = [k for k in retire if k not in known]
+            if unknown:
+                raise StateError(f"no active key {unknown[0]} in this store")
+            entry = change_entry(trust, add, retire, actor, signer, timestamp(self._now(cur)))
+            self._add_trust(cur, entry, signer)
+            changed = self._trust(cur)
+        assert changed is not None
+        return changed
+
+    def heads(self) -> list[tuple[str, int, str]]:
+        with self._read_tx() as cur:
+            rows = self._rows(
+                cur,
+                "SELECT a.subdomain, a.serial, a.hash FROM audit a JOIN (SELECT subdomain, "
+                "MAX(serial) AS serial FROM audit GROUP BY subdomain) m ON m.subdomain = "
+                "a.subdomain AND m.serial = a.serial ORDER BY a.subdomain",
+            )
+        return [(r[0], int(r[1]), r[2]) for r in rows]
 
     def versions(self, subdomain: str) -> list[Version]:
         with self._read_tx() as cur:
@@ -478,25 +773,27 @@ class SqlStore(Store):
     def _audit_snapshot(self, subdomain: str) -> AuditSnapshot:
         # One read transaction: an apply committing meanwhile must not look like tampering.
         with self._read_tx() as cur:
-            audit = self._rows(
-                cur,
-                "SELECT serial, entry, hash FROM audit WHERE subdomain = ? ORDER BY serial",
-                (subdomain,),
-            )
-            versions = self._rows(cur, _VERSIONS_SQL + " ORDER BY v.serial", (subdomain,))
-            current = self._rows(
-                cur, "SELECT state FROM accounts WHERE subdomain = ?", (subdomain,)
-            )
-            invoices = self._rows(
-                cur,
-                "SELECT serial, invoice_date, currency, total FROM invoices WHERE subdomain = ?",
-                (subdomain,),
-            )
+            return self._snapshot(cur, subdomain)
+
+    def _snapshot(self, cur: Any, subdomain: str) -> AuditSnapshot:
+        audit = self._rows(
+            cur,
+            "SELECT serial, entry, hash, signature FROM audit WHERE subdomain = ? ORDER BY serial",
+            (subdomain,),
+        )
+        versions = self._rows(cur, _VERSIONS_SQL + " ORDER BY v.serial", (subdomain,))
+        current = self._rows(cur, "SELECT state FROM accounts WHERE subdomain = ?", (subdomain,))
+        invoices = self._rows(
+            cur,
+            "SELECT serial, invoice_date, currency, total FROM invoices WHERE subdomain = ?",
+            (subdomain,),
+        )
         return AuditSnapshot(
             [(int(r[0]), r[1], r[2]) for r in audit],
             [self._version(subdomain, row) for row in versions],
             Account.from_json(json.loads(current[0][0])) if current else None,
             {int(r[0]): (r[1], r[2], r[3]) for r in invoices},
+            {int(r[0]): r[3] for r in audit},
         )
 
     def dump_account(self, subdomain: str) -> dict[str, Any]:
@@ -504,7 +801,7 @@ class SqlStore(Store):
             "accounts": "subdomain, lineage, serial, state, updated_at",
             "versions": "subdomain, serial, kind, created_at, state",
             "invoices": "subdomain, serial, invoice_date, currency, total, body",
-            "audit": "subdomain, serial, entry, hash",
+            "audit": "subdomain, serial, entry, hash, signature",
             "applied_plans": "plan_id, subdomain, serial, applied_at",
         }
         dump: dict[str, Any] = {"subdomain": subdomain}
@@ -535,34 +832,47 @@ class SqlStore(Store):
                 for row in dump[table]["rows"]:
                     cur.execute(self._q(f"INSERT INTO {table} ({columns}) VALUES ({marks})"), row)  # noqa: S608
 
-    def signing_secret(self, *, create: bool) -> bytes | None:
+    def dump_trust(self) -> list[list[Any]]:
         with self._read_tx() as cur:
-            rows = self._rows(cur, "SELECT value FROM meta WHERE key = 'signing_secret'")
-        if rows:
-            return bytes.fromhex(rows[0][0])
-        if not create:
-            return None
-        with self._write_tx() as cur:
-            # Two first plans at once: under PostgreSQL's READ COMMITTED both may find no
-            # secret; the second insert then waits for the first and keeps its secret.
-            cur.execute(
-                self._q(
-                    "INSERT INTO meta (key, value) VALUES ('signing_secret', ?) "
-                    "ON CONFLICT (key) DO NOTHING"
-                ),
-                (os.urandom(32).hex(),),
+            rows = self._rows(
+                cur, "SELECT serial, entry, hash, signature FROM trust ORDER BY serial"
             )
-            rows = self._rows(cur, "SELECT value FROM meta WHERE key = 'signing_secret'")
-            return bytes.fromhex(rows[0][0])
+        return [list(r) for r in rows]
 
-    def set_signing_secret(self, secret: bytes) -> None:
+    def adopt(self, trust_rows: list[list[Any]], source: Trust) -> None:
+        with self._write_tx() as cur:
+            mine = self._trust(cur)
+            if mine is None:
+                raise StateError(f"no state store at {self.url}", hint=NO_STORE_HINT)
+            if mine.sandbox != source.sandbox:
+                kinds = {True: "a sandbox store", False: "an ordinary store"}
+                raise StateError(
+                    f"cannot move accounts from {kinds[source.sandbox]} to "
+                    f"{kinds[mine.sandbox]}: a store's kind is fixed, in either direction",
+                    hint="nothing was moved",
+                )
+            if self._rows(cur, "SELECT 1 FROM accounts LIMIT 1") or mine.head[0] != 1:
+                raise StateError(
+                    f"the target store {self.url} is not empty",
+                    hint="migrate into a store just made with zplan state init",
+                )
+            cur.execute("DELETE FROM trust")
+            for row in trust_rows:
+                cur.execute(
+                    self._q(
+                        "INSERT INTO trust (serial, entry, hash, signature) VALUES (?, ?, ?, ?)"
+                    ),
+                    row,
+                )
+
+    def mark_moved(self, target: str) -> None:
         with self._write_tx() as cur:
             cur.execute(
                 self._q(
-                    "INSERT INTO meta (key, value) VALUES ('signing_secret', ?) "
+                    "INSERT INTO meta (key, value) VALUES ('moved_to', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
                 ),
-                (secret.hex(),),
+                (target,),
             )
 
 
@@ -584,6 +894,15 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "hash TEXT NOT NULL, PRIMARY KEY (subdomain, serial))",
             "CREATE TABLE locks (subdomain TEXT PRIMARY KEY, lock_id TEXT NOT NULL, who TEXT NOT NULL, "
             "operation TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, created_at TEXT NOT NULL)",
+        ),
+    ),
+    (
+        2,
+        (
+            # The key registry (zplan.trust.registry) and each audit entry's signature.
+            "CREATE TABLE trust (serial INTEGER PRIMARY KEY, entry TEXT NOT NULL, "
+            "hash TEXT NOT NULL, signature TEXT)",
+            "ALTER TABLE audit ADD COLUMN signature TEXT",
         ),
     ),
 )

@@ -12,6 +12,7 @@ each lock says who holds it, for the "lock held" message.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import re
 import time
@@ -24,7 +25,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from zplan.errors import LockHeld, StateError, UsageError
-from zplan.state.base import MIGRATIONS, LockInfo, SqlStore, holder_details
+from zplan.state.base import MIGRATIONS, LockInfo, Mode, SqlStore, holder_details, missing_store
 
 DEFAULT_SCHEMA = "zplan"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -61,8 +62,10 @@ def _redact(url: str) -> str:
 
 
 class PostgresStore(SqlStore):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, mode: Mode = Mode.WRITE) -> None:
+        """Connect; reading never creates anything, writing needs a store ``state init`` made."""
         self.url = _redact(url)
+        self.mode = mode
         conninfo, self.schema = split_url(url)
         try:
             self.conn = psycopg.connect(conninfo, autocommit=True)
@@ -72,7 +75,21 @@ class PostgresStore(SqlStore):
                 hint="check the URL, the server, and your credentials",
             ) from None
         try:
-            self._migrate()
+            version = self._current_version()
+            if version == 0 and mode is not Mode.INIT:
+                self.close()
+                if mode is Mode.WRITE:
+                    raise missing_store(self.url)
+                self.empty = True
+                return
+            if mode is Mode.READ and version < MIGRATIONS[-1][0]:
+                self.close()
+                raise StateError(
+                    f"the state store {self.url} was made by an older zplan",
+                    hint="the next write (by a role that may write) upgrades it",
+                )
+            if mode is not Mode.READ:
+                self._migrate()
             self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         except psycopg.OperationalError as exc:  # the server went away (a restart, a failover)
             self.close()
@@ -93,8 +110,16 @@ class PostgresStore(SqlStore):
         with contextlib.suppress(Exception):
             self.conn.close()
 
+    empty = False  # a read of a schema zplan never created: the caller reads an empty store
+
     def _q(self, statement: str) -> str:
         return statement.replace("?", "%s")
+
+    def _now(self, cur: Any) -> dt.datetime:
+        # The server's clock, so that a CI runner's clock cannot move a shared store's dates.
+        cur.execute("SELECT now()")
+        row = cur.fetchone()
+        return row[0].astimezone(dt.UTC)  # type: ignore[no-any-return]
 
     def _current_version(self) -> int:
         """The store's schema version; 0 when zplan's tables are not there yet."""

@@ -12,35 +12,44 @@ import contextlib
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from zplan.errors import LockHeld, StateError
-from zplan.state.base import MIGRATIONS, LockInfo, SqlStore, holder_details
+from zplan.state import files
+from zplan.state.base import MIGRATIONS, LockInfo, Mode, SqlStore, holder_details
 
 BUSY_TIMEOUT_MS = 30_000
 
 
 class SqliteStore(SqlStore):
-    def __init__(self, path: Path, *, create: bool = True) -> None:
-        """Open (or, with ``create``, make) the store at ``path``.
+    def __init__(self, path: Path, *, mode: Mode = Mode.WRITE) -> None:
+        """Open the store at ``path`` to read, to write, or to create it (``state init``).
 
-        Commands that only read do not create a store: a missing file reads as
-        an empty store (held in memory, never written to disk).
+        Reading never creates anything: a missing file reads as an empty store
+        (held in memory), and an existing one is opened read-only, whoever owns
+        it. Writing needs a store made by ``state init`` that passes the file
+        checks (``zplan.state.files``); creating refuses a path that exists.
         """
         self.path = path
         self.url = f"sqlite:///{path}"
+        self.read_only = mode is Mode.READ
         try:
-            if not create and not path.exists():
-                self.conn = sqlite3.connect(":memory:", isolation_level=None)
-                self._migrate()
+            if mode is Mode.READ:
+                self._open_read(path)
                 return
-            self._create_private(path)
+            if mode is Mode.INIT:
+                files.create_private(path)
+            else:
+                files.check_store_file(path)
             self.conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if mode is not Mode.INIT:
+                self._check_zplan()
             self._use_wal()
             # FULL: a commit is on disk when it returns, power loss included (it moves money).
             self.conn.execute("PRAGMA synchronous = FULL")
@@ -52,6 +61,48 @@ class SqliteStore(SqlStore):
             ) from None
         except OSError as exc:
             raise StateError(f"cannot open the state store {path}: {exc.strerror}") from None
+
+    @classmethod
+    def memory(cls, url: str) -> SqliteStore:
+        """An empty store in memory, standing for a store that does not exist (reads only)."""
+        store = cls.__new__(cls)
+        store.path, store.url, store.read_only = Path(url), url, True
+        store.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        store._migrate()
+        return store
+
+    def _open_read(self, path: Path) -> None:
+        if not os.path.lexists(path):
+            self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self._migrate()
+            return
+        if path.is_file() and path.stat().st_size == 0:
+            raise StateError(
+                f"the state store {path} is an empty file (zero bytes), not a zplan store",
+                hint="remove it if it is stray; zplan never reads it as an empty store",
+            )
+        uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+        self.conn = sqlite3.connect(
+            uri,
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.conn.execute("PRAGMA query_only = ON")
+        self._check_zplan()
+
+    def _check_zplan(self) -> None:
+        """A zplan store has zplan's tables; anything else is refused, never written into."""
+        known = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'zplan_schema'"
+        ).fetchone()
+        if not known:
+            raise StateError(
+                f"{self.path} is not a zplan state store (an SQLite file without zplan's tables)",
+                hint="point --state at the store zplan state init made",
+            )
 
     def _use_wal(self) -> None:
         """Switch the file to WAL (once: the mode is kept in the file).
@@ -74,26 +125,6 @@ class SqliteStore(SqlStore):
                 raise sqlite3.OperationalError("database is locked: cannot switch it to WAL")
             time.sleep(0.005)
 
-    @staticmethod
-    def _create_private(path: Path) -> None:
-        """Directory 0700 and file 0600, made so before SQLite first opens the file."""
-        directory = path.parent
-        if not directory.exists():
-            directory.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                directory.mkdir(mode=0o700)
-            except FileExistsError:
-                pass  # another zplan made it at the same moment; it made it private
-            else:
-                os.chmod(directory, 0o700)  # mkdir's mode is cut by the umask
-        if not path.exists():
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except FileExistsError:
-                return  # made by another zplan starting at the same moment
-            os.close(fd)
-            os.chmod(path, 0o600)
-
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
@@ -108,6 +139,11 @@ class SqliteStore(SqlStore):
             ).fetchone()[0]
             if current >= MIGRATIONS[-1][0]:
                 return  # up to date: opening the store writes nothing
+            if self.read_only:
+                raise StateError(
+                    f"the state store {self.path} was made by an older zplan",
+                    hint="the next write (by a role that may write) upgrades it",
+                )
         with self._write_tx() as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS zplan_schema (version INTEGER PRIMARY KEY, "

@@ -14,6 +14,13 @@
 #                       request cannot relax the rules it is judged by
 #   ZPLAN_PR_LABELS     the pull request's labels, comma-separated: policy data
 #                       {"pr": {"labels": [...]}}
+#   ZPLAN_HEADS_FILE    where a job that writes publishes the audit heads, and
+#                       where the drift job finds the last published ones
+#                       (default: zplan-heads.json)
+#
+# Keys (docs/security.md): only a job that writes holds ZPLAN_SIGNING_KEY (and
+# the write credential in ZPLAN_STATE); the pull-request plan job holds only
+# ZPLAN_PLAN_KEY and a read-only ZPLAN_STATE.
 
 zplan() {
 	if [ -n "${ZPLAN_CMD:-}" ]; then
@@ -65,6 +72,24 @@ diag_format() {
 to_summary() {
 	if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$1" ]; then
 		cat "$1" >>"$GITHUB_STEP_SUMMARY"
+	fi
+}
+
+# After a write: every account's audit head (serial and hash of its newest entry),
+# to ZPLAN_HEADS_FILE (kept as an artifact) and the job summary. A record kept
+# outside the store is what shows a truncated, rolled-back or deleted history.
+publish_heads() {
+	heads=${ZPLAN_HEADS_FILE:-zplan-heads.json}
+	zplan state heads --format json >"$heads"
+	say "audit heads published to $heads"
+	if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+		{
+			echo "### zplan audit heads"
+			echo
+			echo '```json'
+			cat "$heads"
+			echo '```'
+		} >>"$GITHUB_STEP_SUMMARY"
 	fi
 }
 

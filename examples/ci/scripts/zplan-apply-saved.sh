@@ -32,6 +32,9 @@ else
 	zplan "$@" >"$log" 2>&1 || rc=$?
 fi
 cat "$log"
+if [ "$rc" -eq 0 ]; then
+	publish_heads
+fi
 
 commit=${ZPLAN_COMMIT:-${GITHUB_SHA:-${CI_COMMIT_SHA:-}}}
 {

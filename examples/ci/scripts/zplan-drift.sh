@@ -6,13 +6,36 @@
 #           merged file that was never applied); the job fails with the list
 #   exit 1  error (invalid files, store unreachable)
 #
+#   exit 3  the record: an account's audit chain does not verify, or does not
+#           reach the head last published (ZPLAN_HEADS_FILE, when there is one)
+#
 #   ZPLAN_DRIFT_REPORT  the plan document, JSON (default: zplan-drift.json)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 dir=$ZPLAN_ACCOUNTS_DIR
 report=${ZPLAN_DRIFT_REPORT:-zplan-drift.json}
+heads=${ZPLAN_HEADS_FILE:-zplan-heads.json}
 require_state
+
+# 0. The record itself, against the heads published after the last write.
+if [ -f "$heads" ]; then
+	broken=0
+	for subdomain in $("${ZPLAN_PYTHON:-python3}" -c 'import json, sys; print(" ".join(h["subdomain"] for h in json.load(open(sys.argv[1]))))' "$heads"); do
+		out=$(zplan history "$subdomain" --verify --heads "$heads" --no-color 2>&1) || {
+			printf '%s\n' "$out" | tail -n 2
+			say "$subdomain: the audit chain does not verify or does not reach its published head"
+			broken=1
+		}
+	done
+	if [ "$broken" -ne 0 ]; then
+		if [ "${GITHUB_ACTIONS:-}" = true ]; then
+			echo "::error title=zplan record::an audit chain does not reach its published head"
+		fi
+		exit 3
+	fi
+	say "every audit chain verified and reaches its published head ($heads)"
+fi
 
 rc=0
 zplan plan "$dir" --detailed-exitcode --no-color || rc=$?

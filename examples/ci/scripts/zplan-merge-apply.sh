@@ -31,3 +31,4 @@ if [ "${ZPLAN_ALLOW_CANCEL:-}" = true ]; then
 	set -- "$@" --allow-cancel
 fi
 zplan "$@"
+publish_heads
