@@ -210,8 +210,14 @@ class Session:
     """An apply from files: locks held from before the plan is made until it is written."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, clock: Clock, provenance: Provenance
+        self,
+        store: Store,
+        catalog: Catalog,
+        clock: Clock,
+        provenance: Provenance,
+        allow_seat_loss: bool = False,
     ) -> None:
+        self.allow_seat_loss = allow_seat_loss
         self.store = store
         self.catalog = catalog
         self.clock = clock
@@ -233,7 +239,16 @@ class Session:
         unmanaged: Sequence[str],
         progress: Callable[[str, int, int], None] | None = None,
     ) -> dict[str, Any]:
-        ctx = Context(self.catalog, self.clock.today(), self.provenance.actor)
+        # The live accounts as last recorded (zplan refresh): a reduction below the seats in
+        # use is refused here as in the plan.
+        ctx = Context(
+            self.catalog,
+            self.clock.today(),
+            self.provenance.actor,
+            observations=self.store.observations(),
+            plan_time=self.clock.now_utc(),
+            allow_seat_loss=self.allow_seat_loss,
+        )
         self.plan = build_plan(
             ctx,
             entries,

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from zplan.errors import StateError
-from zplan.model import Account
+from zplan.model import Account, Observation
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def canonical(value: Any) -> str:
@@ -266,6 +266,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def set_signing_secret(self, secret: bytes) -> None: ...
 
+    # The live account, as last observed (issue 15) ----------------------------
+
+    @abc.abstractmethod
+    def record_observation(self, observation: Observation) -> None:
+        """Keep an observation beside the record (one transaction; the record is untouched)."""
+
+    @abc.abstractmethod
+    def observations(self) -> dict[str, Observation]:
+        """The latest observation of each account that has one (one query, for a whole plan)."""
+
 
 class StaleState(StateError):
     def __init__(self, subdomain: str) -> None:
@@ -499,6 +509,26 @@ class SqlStore(Store):
             {int(r[0]): (r[1], r[2], r[3]) for r in invoices},
         )
 
+    def record_observation(self, observation: Observation) -> None:
+        with self._write_tx() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO observations (subdomain, observed_at, body) VALUES (?, ?, ?) "
+                    "ON CONFLICT (subdomain, observed_at) DO UPDATE SET body = excluded.body"
+                ),
+                (observation.subdomain, observation.observed_at, canonical(observation.to_json())),
+            )
+
+    def observations(self) -> dict[str, Observation]:
+        with self._read_tx() as cur:
+            rows = self._rows(
+                cur,
+                "SELECT o.subdomain, o.body FROM observations o JOIN (SELECT subdomain, "
+                "MAX(observed_at) AS latest FROM observations GROUP BY subdomain) m "
+                "ON m.subdomain = o.subdomain AND m.latest = o.observed_at",
+            )
+        return {r[0]: Observation.from_json(json.loads(r[1])) for r in rows}
+
     def dump_account(self, subdomain: str) -> dict[str, Any]:
         tables = {
             "accounts": "subdomain, lineage, serial, state, updated_at",
@@ -506,11 +536,13 @@ class SqlStore(Store):
             "invoices": "subdomain, serial, invoice_date, currency, total, body",
             "audit": "subdomain, serial, entry, hash",
             "applied_plans": "plan_id, subdomain, serial, applied_at",
+            "observations": "subdomain, observed_at, body",
         }
+        orders = {"accounts": "subdomain", "observations": "observed_at"}
         dump: dict[str, Any] = {"subdomain": subdomain}
         with self._read_tx() as cur:
             for table, columns in tables.items():
-                order = "serial" if table != "accounts" else "subdomain"
+                order = orders.get(table, "serial")
                 rows = self._rows(
                     cur,
                     f"SELECT {columns} FROM {table} WHERE subdomain = ? "  # noqa: S608
@@ -529,7 +561,16 @@ class SqlStore(Store):
                 raise StateError(
                     f"the account {dump['subdomain']} already exists in the target store"
                 )
-            for table in ("versions", "invoices", "audit", "applied_plans", "accounts"):
+            for table in (
+                "versions",
+                "invoices",
+                "audit",
+                "applied_plans",
+                "accounts",
+                "observations",
+            ):
+                if table not in dump:
+                    continue  # a dump made before the table existed
                 columns = dump[table]["columns"]
                 marks = ", ".join("?" for _ in columns.split(","))
                 for row in dump[table]["rows"]:
@@ -584,6 +625,15 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "hash TEXT NOT NULL, PRIMARY KEY (subdomain, serial))",
             "CREATE TABLE locks (subdomain TEXT PRIMARY KEY, lock_id TEXT NOT NULL, who TEXT NOT NULL, "
             "operation TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, created_at TEXT NOT NULL)",
+        ),
+    ),
+    (
+        # The live account as read through Zendesk's API (issue 15): beside the record, never
+        # part of its versions or audit chain. Additive: older zplans ignore the table.
+        2,
+        (
+            "CREATE TABLE observations (subdomain TEXT NOT NULL, observed_at TEXT NOT NULL, "
+            "body TEXT NOT NULL, PRIMARY KEY (subdomain, observed_at))",
         ),
     ),
 )

@@ -7,6 +7,10 @@
 #   exit 1  error (invalid files, store unreachable)
 #
 #   ZPLAN_DRIFT_REPORT  the plan document, JSON (default: zplan-drift.json)
+#
+# With Zendesk credentials (ZPLAN_ZENDESK_CREDENTIALS, a file; or ZENDESK_EMAIL +
+# ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN, for one account) the check also reads the
+# live accounts, read-only (plan --refresh): seats in use above the record are drift too.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -14,13 +18,19 @@ dir=$ZPLAN_ACCOUNTS_DIR
 report=${ZPLAN_DRIFT_REPORT:-zplan-drift.json}
 require_state
 
+refresh=""
+if [ -n "${ZPLAN_ZENDESK_CREDENTIALS:-}" ] || [ -n "${ZENDESK_OAUTH_TOKEN:-}" ] ||
+	{ [ -n "${ZENDESK_EMAIL:-}" ] && [ -n "${ZENDESK_API_TOKEN:-}" ]; }; then
+	refresh="--refresh"
+fi
+
 rc=0
-zplan plan "$dir" --detailed-exitcode --no-color || rc=$?
+zplan plan "$dir" ${refresh:+"$refresh"} --detailed-exitcode --no-color || rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
 	say "the drift check failed (exit $rc): see above"
 	exit 1
 fi
-zplan plan "$dir" --format json >"$report" || true
+zplan plan "$dir" ${refresh:+"$refresh"} --format json >"$report" || true
 summary=$("${ZPLAN_PYTHON:-python3}" "$(dirname "$0")/drift-summary.py" "$report" "$dir")
 printf '%s\n' "$summary"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
