@@ -539,6 +539,7 @@ class AccountPlan(NamedTuple):
     run_rate: Recurring | None = None  # today's subscription priced as its renewal
     recurring_steady: Recurring | None = None  # recurring_after once a limited promotion stops
     estimated: tuple[str, ...] = ()  # names of the estimated catalog entries used
+    observed: Observed | None = None  # the live account, when observed (issue 15)
 
     @property
     def has_errors(self) -> bool:
@@ -582,3 +583,64 @@ class Plan(NamedTuple):
     @property
     def writes(self) -> bool:
         return any(a.writes for a in self.accounts)
+
+
+class SeatHolder(NamedTuple):
+    """An agent holding a paid seat in the live account, as Zendesk's Users API shows them."""
+
+    id: int
+    name: str
+    role: str  # agent | admin
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "role": self.role}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SeatHolder:
+        return cls(int(data["id"]), str(data["name"]), str(data["role"]))
+
+
+class Observation(NamedTuple):
+    """What zplan read of the live account at one moment; kept beside the record, never in it."""
+
+    subdomain: str
+    observed_at: str  # UTC, 2026-11-27T12:00:00Z
+    agents: tuple[SeatHolder, ...]  # holding a paid seat, in Zendesk's downgrade order (by name)
+    plan: str | None = None  # only when read (an explicit flag: docs/zendesk.md)
+    source: str = ""  # the base URL read
+
+    @property
+    def seats_in_use(self) -> int:
+        return len(self.agents)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subdomain": self.subdomain,
+            "observed_at": self.observed_at,
+            "agents": [a.to_json() for a in self.agents],
+            "plan": self.plan,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Observation:
+        return cls(
+            data["subdomain"],
+            data["observed_at"],
+            tuple(SeatHolder.from_json(a) for a in data.get("agents") or ()),
+            data.get("plan"),
+            data.get("source") or "",
+        )
+
+
+class Observed(NamedTuple):
+    """An observation as a plan reads it against the record: seats in use, drift, staleness."""
+
+    observation: Observation
+    product: str | None  # the product whose agent seats the Users API shows (suite, else support)
+    seats_on_record: int | None  # that product's agents today (now)
+    seats_wanted: int | None  # that product's agents in the file
+    age_seconds: int
+    stale: bool
+    drift: tuple[str, ...] = ()
+    downgraded: tuple[str, ...] = ()  # whom Zendesk would downgrade at renewal, in its order

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from zplan import __version__
 from zplan.errors import PlanFileError
-from zplan.model import AccountPlan, Change, Invoice, InvoiceLine, LineMath, Plan, Recurring
+from zplan.model import (
+    AccountPlan,
+    Change,
+    Invoice,
+    InvoiceLine,
+    LineMath,
+    Observed,
+    Plan,
+    Recurring,
+)
 from zplan.money import fmt, percent_to_json, to_json
 
 if TYPE_CHECKING:
@@ -252,7 +261,7 @@ def account_json(plan: AccountPlan) -> dict[str, Any]:
                 "ended_on": None if record.ended_on is None else record.ended_on.isoformat(),
                 "end_reason": record.end_reason,
             }
-    return {
+    document: dict[str, Any] = {
         "subdomain": plan.subdomain,
         "config": {"path": plan.path, "sha256": plan.config_sha256},
         "prior": {
@@ -303,6 +312,26 @@ def account_json(plan: AccountPlan) -> dict[str, Any]:
         "estimated_prices": list(plan.estimated),
         "scheduled": [_scheduled_json(s) for s in plan.scheduled],
         "desired": None if plan.desired is None else plan.desired.to_json(),
+    }
+    if plan.observed is not None:  # only where the live account was read: older plans unchanged
+        document["observed"] = observed_json(plan.observed)
+    return document
+
+
+def observed_json(observed: Observed) -> dict[str, Any]:
+    """The live account as the plan read it (issue 15); names only of those downgraded."""
+    observation = observed.observation
+    return {
+        "observed_at": observation.observed_at,
+        "age_seconds": observed.age_seconds,
+        "stale": observed.stale,
+        "product": observed.product,
+        "seats_in_use": observation.seats_in_use,
+        "seats_on_record": observed.seats_on_record,
+        "seats_in_file": observed.seats_wanted,
+        "plan": observation.plan,
+        "drift": list(observed.drift),
+        "downgraded_at_renewal": list(observed.downgraded),
     }
 
 

@@ -221,8 +221,10 @@ class Session:
         clock: Clock,
         provenance: Provenance,
         signer: Signer,
+        allow_seat_loss: bool = False,
     ) -> None:
         self.signer = signer
+        self.allow_seat_loss = allow_seat_loss
         self.store = store
         self.catalog = catalog
         self.clock = clock
@@ -244,7 +246,16 @@ class Session:
         unmanaged: Sequence[str],
         progress: Callable[[str, int, int], None] | None = None,
     ) -> dict[str, Any]:
-        ctx = Context(self.catalog, self.clock.today(), self.provenance.actor)
+        # The live accounts as last recorded (zplan refresh): a reduction below the seats in
+        # use is refused here as in the plan.
+        ctx = Context(
+            self.catalog,
+            self.clock.today(),
+            self.provenance.actor,
+            observations=self.store.observations(),
+            plan_time=self.clock.now_utc(),
+            allow_seat_loss=self.allow_seat_loss,
+        )
         self.plan = build_plan(
             ctx,
             entries,

@@ -1,7 +1,8 @@
 """The command line: thin click commands that parse, call the core, render, return a code.
 
 One module per command group (``plan``: validate, plan, apply, show;
-``history``: history, export; ``state``; ``admin``; ``catalog``); the global
+``history``: history, export; ``state``; ``admin``; ``catalog``; ``zendesk``:
+import, refresh); the global
 options, the root group and shared helpers in ``options``. Errors are caught
 at one boundary, ``run`` below. Only this package imports click and prints.
 
@@ -17,7 +18,15 @@ from collections.abc import Sequence
 import click
 
 from zplan import __version__
-from zplan.cli import admin, catalog, forecast, history, plan, state  # noqa: F401 - registers the commands
+from zplan.cli import (  # noqa: F401 - registers the commands
+    admin,
+    catalog,
+    forecast,
+    history,
+    plan,
+    state,
+    zendesk,
+)
 from zplan.cli.options import cli
 from zplan.errors import ExitCode, ZplanError
 

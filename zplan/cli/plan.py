@@ -25,6 +25,7 @@ from zplan.cli.options import (
     settings,
     write_private,
 )
+from zplan.cli.zendesk import live_settings, plan_live_options
 from zplan.errors import ExitCode, UsageError
 from zplan.pipeline.settings import Settings, Writer
 from zplan.render import Style
@@ -90,6 +91,7 @@ zplan plan accounts/ --out plan.json           # a signed plan, for zplan apply 
 zplan plan accounts/ --detailed-exitcode        # exit 2 when there are changes (drift check)
 zplan --at 2027-03-01 plan accounts/acme.yaml  # what-if pricing at another date
 zplan plan accounts/ --policy policies/         # guardrails: Rego policies and budgets.yaml
+zplan plan accounts/ --refresh --detailed-exitcode   # read the live accounts too (drift: 2)
 """,
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -104,18 +106,22 @@ zplan plan accounts/ --policy policies/         # guardrails: Rego policies and 
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
+    help="Exit 0 when there are no changes, 2 when there are (or the live account drifted), "
+    "1 on error.",
 )
 @policy_options
+@plan_live_options
 @click.pass_context
 def plan_command(
     ctx: click.Context,
+    /,
     paths: tuple[str, ...],
     out: str | None,
     fmt: str,
     detailed_exitcode: bool,
     policy: tuple[str, ...],
     policy_data: tuple[str, ...],
+    **live: Any,
 ) -> int:
     """Price the changes that would bring each account to its file."""
     from zplan.pipeline import workflow
@@ -124,7 +130,13 @@ def plan_command(
     more = extras(policy, policy_data, 12 if fmt == "markdown" else None)
     with config.store() as store, StderrProgress() as progress:
         document = workflow.make_plan(
-            paths, config, store, save=out is not None, progress=progress, extras=more
+            paths,
+            config,
+            store,
+            save=out is not None,
+            progress=progress,
+            extras=more,
+            live=live_settings(**live),
         )
     applyable = bool(document["applyable"])
     saved = out is not None and applyable
@@ -141,7 +153,10 @@ def plan_command(
         return ExitCode.ERROR
     if policy_failed(document):
         return ExitCode.ERROR
-    changes = any(account["changes"] for account in document["accounts"])
+    changes = any(
+        account["changes"] or (account.get("observed") or {}).get("drift")
+        for account in document["accounts"]
+    )
     return ExitCode.CHANGES if detailed_exitcode and changes else ExitCode.OK
 
 
@@ -189,6 +204,11 @@ zplan apply plan.json --policy policies/ --override-policy "CFO approved, ticket
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (files only).")
 @click.option("--allow-cancel", is_flag=True, help="Allow plans that cancel a subscription.")
 @click.option(
+    "--allow-seat-loss",
+    is_flag=True,
+    help="Allow reducing seats below the agents holding them (zplan refresh).",
+)
+@click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
     default=0.0,
@@ -210,6 +230,7 @@ def apply_command(
     paths: tuple[str, ...],
     auto_approve: bool,
     allow_cancel: bool,
+    allow_seat_loss: bool,
     lock_timeout: float,
     policy: tuple[str, ...],
     policy_data: tuple[str, ...],
@@ -231,8 +252,9 @@ def apply_command(
                 writer, saved, config, provenance, allow_cancel, lock_timeout, guard
             )
         return _apply_files(
-            writer, paths, config, provenance, auto_approve, allow_cancel, lock_timeout, guard
-        )
+            writer, paths, config, provenance, auto_approve, allow_cancel, lock_timeout, guard,
+            allow_seat_loss,
+        )  # fmt: skip
 
 
 class _Guard:
@@ -366,6 +388,7 @@ def _apply_files(
     allow_cancel: bool,
     lock_timeout: float,
     guard: _Guard,
+    allow_seat_loss: bool = False,
 ) -> int:
     from zplan.apply.session import Session
     from zplan.load.files import read
@@ -381,7 +404,7 @@ def _apply_files(
             "apply asks for confirmation, and stdin is not a terminal",
             hint="pass --auto-approve, or apply a saved plan file",
         )
-    session = Session(store, catalog, clock, provenance, writer.signer)
+    session = Session(store, catalog, clock, provenance, writer.signer, allow_seat_loss)
     with session.locked([d.subdomain for d, _ in entries], lock_timeout):
         document = session.make_plan(
             entries,

@@ -28,6 +28,7 @@ from zplan.load.catalog import Catalog
 from zplan.load.document import FileKind, load_file
 from zplan.load.files import check_file, expand, skip_note
 from zplan.pipeline.guardrails import Extras, finish, for_account
+from zplan.plan.observed import Observing
 from zplan.plan.planner import Context, plan_account
 from zplan.state import open_store
 from zplan.state.base import Mode, Store
@@ -102,11 +103,15 @@ def plan_files(
     created_at: str,
     progress: Progress | None = None,
     extras: Extras | None = None,
+    observing: Observing | None = None,
 ) -> dict[str, Any]:
     """The plan document for every file under ``paths`` (unsigned); ``extras``: policies and
-    the forecast, evaluated per account in the process that plans it."""
+    the forecast, evaluated per account in the process that plans it; ``observing``: what is
+    known of the live accounts (the workers inherit it with the context)."""
     found = _unique(expand(paths))
     ctx = Context(catalog, today, actor)
+    if observing is not None:
+        ctx = ctx._replace(**observing._asdict())
     _CONTEXT["ctx"] = ctx
     _CONTEXT["extras"] = extras
     workers = min(jobs(), max(1, len(found) // CHUNK))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zplan.apply.planfile import sign, state_json
 from zplan.diagnostics import Diagnostic
@@ -19,6 +19,9 @@ from zplan.model import Account, AccountType, Desired
 from zplan.pipeline.guardrails import Extras
 from zplan.pipeline.settings import Settings
 from zplan.state.base import Store, VersionWrite
+
+if TYPE_CHECKING:
+    from zplan.pipeline.live import LiveOptions
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -53,13 +56,21 @@ def make_plan(
     save: bool = False,
     progress: Progress | None = None,
     extras: Extras | None = None,
+    live: LiveOptions | None = None,
 ) -> dict[str, Any]:
     """The plan document for every account under ``paths``; signed when ``save`` (if applyable).
 
     ``extras``: policies to hold the plan against and forecast months (guardrails.py).
-    """
-    from zplan.pipeline.bulk import plan_files
 
+    With ``live``, the plan reads the live accounts: as last recorded, or read now
+    (``live.refresh``, never written)."""
+    from zplan.pipeline.bulk import plan_files
+    from zplan.pipeline.live import LiveOptions, observing, subdomains_of
+
+    live = live or LiveOptions()
+    subdomains = []
+    if live.refresh:  # which accounts to read: the files' (read twice; the network dominates)
+        subdomains = subdomains_of(read(paths, settings.catalog(), settings.clock.today()))
     document = plan_files(
         paths,
         settings.catalog(),
@@ -70,6 +81,7 @@ def make_plan(
         settings.clock.timestamp(),
         progress,
         extras,
+        observing(store, settings, live, subdomains),
     )
     trust = store.trust(signatures=save)  # a plan to show names its store without cryptography
     document["state"] = state_json(store, trust)

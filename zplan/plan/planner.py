@@ -8,7 +8,7 @@ subscription, the catalog and the date in; an ``AccountPlan`` out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -28,6 +28,8 @@ from zplan.model import (
     Effective,
     Invoice,
     Kind,
+    Observation,
+    Observed,
     Payment,
     Plan,
     Promotion,
@@ -38,6 +40,7 @@ from zplan.model import (
 from zplan.money import ZERO, fmt, round_money
 from zplan.plan import outlook
 from zplan.plan.diff import compare
+from zplan.plan.observed import DEFAULT_MAX_AGE, assess
 from zplan.plan.permissions import permission_problems, renewals_refusal
 from zplan.plan.pricing import (
     eligible,
@@ -56,6 +59,13 @@ class Context(NamedTuple):
     catalog: Catalog
     today: dt.date
     actor: str | None = None
+    # The live account (issue 15): the latest observation per subdomain, the moment the plan
+    # is made (for their age), how old one may be before it is stale, and whether a reduction
+    # below the seats in use is a warning instead of an error.
+    observations: Mapping[str, Observation] | None = None
+    plan_time: dt.datetime | None = None
+    max_observation_age: float = DEFAULT_MAX_AGE
+    allow_seat_loss: bool = False
 
 
 def plan_account(
@@ -128,6 +138,10 @@ def plan_account(
         problems.extend(permission_problems(acting_on, changes, ctx.actor, document, desired.path))
     elif renewals and ctx.actor and (refusal := renewals_refusal(acting_on, ctx.actor)):
         error(("account",), "role", *refusal)  # apply refuses it: the plan says so too
+    observed = None
+    observation = (ctx.observations or {}).get(desired.subdomain)
+    if observation is not None:
+        observed = _observed(ctx, observation, account, desired, document, problems, notes)
     drift = bool(stored is not None and changes and stored.config_sha256 == desired.sha256)
     if drift:
         notes.append(
@@ -163,6 +177,7 @@ def plan_account(
         run_rate=run_rate,
         recurring_steady=steady,
         estimated=tuple(outlook.estimated(ctx.catalog, _configs(desired, after, account))),
+        observed=observed,
     )
 
 
@@ -188,6 +203,80 @@ def _outlook(
     if new is not None:
         steady = outlook.steady(catalog, new.next, currency, new.term_end, new.promotion, after_rec)
     return scheduled, run_rate, steady
+
+
+def _observed(
+    ctx: Context,
+    observation: Observation,
+    account: Account | None,
+    desired: Desired,
+    document: Document | None,
+    problems: list[Diagnostic],
+    notes: list[str],
+) -> Observed:
+    """Seats in use against the file (an error, or a loud warning) and the record (drift)."""
+    sub = account.subscription if account is not None else None
+    now = sub.now if sub is not None else None
+    plan_time = ctx.plan_time or dt.datetime.combine(ctx.today, dt.time(), tzinfo=dt.UTC)
+    matches = _plan_matches(ctx.catalog, observation.plan, now)
+    observed, loss = assess(
+        observation, now, desired.config, plan_time, ctx.max_observation_age, matches
+    )
+    if loss is not None:
+        severity = Severity.WARNING if ctx.allow_seat_loss else Severity.ERROR
+        path: tuple[str | int, ...] = ("products", loss.product, "agents")
+        message = loss.message(observation.observed_at)
+        hint = (
+            "downgrade the agents you choose first (Admin Center > People > Team members), "
+            "then run zplan refresh; or pass --allow-seat-loss"
+            if severity is Severity.ERROR
+            else "--allow-seat-loss: Zendesk will choose by its rule at the renewal"
+        )
+        if document is not None:
+            problems.append(document.error(path, "seats-in-use", message, hint, severity=severity))
+        else:
+            problems.append(
+                Diagnostic(
+                    desired.path,
+                    1,
+                    1,
+                    severity,
+                    ".".join(map(str, path)),
+                    "seats-in-use",
+                    message,
+                    hint,
+                )
+            )
+    for drift in observed.drift:
+        notes.append(
+            f"drift: {drift}. To record the live account, update the file and apply it, or "
+            f"adopt it with zplan import"
+        )
+    if observed.stale:
+        hours = observed.age_seconds / 3600
+        notes.append(
+            f"the observation of {desired.subdomain} is stale: read {observation.observed_at} "
+            f"({hours:.1f} h ago); run zplan refresh, or plan --refresh"
+        )
+    return observed
+
+
+def _plan_matches(catalog: Catalog, plan: str | None, now: Config | None) -> bool | None:
+    """Whether the live plan name is the record's edition (None: no name was read)."""
+    if plan is None or now is None:
+        return None
+    from zplan.plan.observed import seat_product
+
+    product = seat_product(now)
+    line = now.product(product) if product else None
+    if line is None:
+        return False
+    edition = catalog.products[line.product].editions.get(line.edition)
+    names = {line.edition.casefold()}
+    if edition is not None:
+        names.add(edition.name.casefold())
+    live = plan.casefold()
+    return live in names or any(live.endswith(" " + n) or n.endswith(" " + live) for n in names)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)

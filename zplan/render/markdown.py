@@ -103,6 +103,10 @@ def _details(account: dict[str, Any]) -> list[str]:
     out = [head, "", f"File: {_code(account['config']['path'])}", ""]
     out += _scheduled_md(account)
     out += _renewals_md(account, currency)
+    if account.get("observed"):
+        from zplan.render.observed import seats_line
+
+        out += [_cell(seats_line(account["observed"])), ""]
     if account["diagnostics"]:
         for d in account["diagnostics"]:
             out.append(f"- **{d['severity']}** {_code(d['path'])}: {_cell(d['message'])}")
@@ -180,12 +184,14 @@ def _cancelled(account: dict[str, Any]) -> bool:
 
 
 def _shown(account: dict[str, Any]) -> bool:
-    """Accounts with changes, renewals, problems or something scheduled get a row and details."""
+    """Accounts with changes, renewals, problems, something scheduled or live drift get a row
+    and details."""
     return bool(
         account["changes"]
         or account["invoice"]["renewals"]
         or account["diagnostics"]
         or account.get("scheduled")
+        or (account.get("observed") or {}).get("drift")
     )
 
 

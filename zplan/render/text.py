@@ -49,6 +49,11 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
         )
     else:
         out.append(style(f"Account {title}", "bold") + ": no subscription yet (first purchase)")
+    if account.get("observed"):
+        from zplan.render.observed import seats_line
+
+        stale = account["observed"]["stale"]
+        out.append("  " + style(seats_line(account["observed"]), "yellow" if stale else "dim"))
     for diagnostic in account["diagnostics"]:
         out.append(_diagnostic_line(diagnostic, style))
     out.extend(_renewals(account, currency, style))

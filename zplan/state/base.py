@@ -20,13 +20,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zplan.errors import StateError
-from zplan.model import Account
+from zplan.model import Account, Observation
 
 if TYPE_CHECKING:
     from zplan.trust.keys import PublicKey, Role, Signer
     from zplan.trust.registry import Trust
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 NO_STORE_HINT = (
     "create it with: zplan state init (or zplan state init --sandbox for demos and tests)"
 )
@@ -396,6 +396,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def mark_moved(self, target: str) -> None:
         """Record that the accounts moved to ``target``: every write is refused from now on."""
+
+    # The live account, as last observed (issue 15) ----------------------------
+
+    @abc.abstractmethod
+    def record_observation(self, observation: Observation) -> None:
+        """Keep an observation beside the record (one transaction; the record is untouched)."""
+
+    @abc.abstractmethod
+    def observations(self) -> dict[str, Observation]:
+        """The latest observation of each account that has one (one query, for a whole plan)."""
 
 
 class StaleState(StateError):
@@ -796,6 +806,26 @@ class SqlStore(Store):
             {int(r[0]): r[3] for r in audit},
         )
 
+    def record_observation(self, observation: Observation) -> None:
+        with self._write_tx() as cur:
+            cur.execute(
+                self._q(
+                    "INSERT INTO observations (subdomain, observed_at, body) VALUES (?, ?, ?) "
+                    "ON CONFLICT (subdomain, observed_at) DO UPDATE SET body = excluded.body"
+                ),
+                (observation.subdomain, observation.observed_at, canonical(observation.to_json())),
+            )
+
+    def observations(self) -> dict[str, Observation]:
+        with self._read_tx() as cur:
+            rows = self._rows(
+                cur,
+                "SELECT o.subdomain, o.body FROM observations o JOIN (SELECT subdomain, "
+                "MAX(observed_at) AS latest FROM observations GROUP BY subdomain) m "
+                "ON m.subdomain = o.subdomain AND m.latest = o.observed_at",
+            )
+        return {r[0]: Observation.from_json(json.loads(r[1])) for r in rows}
+
     def dump_account(self, subdomain: str) -> dict[str, Any]:
         tables = {
             "accounts": "subdomain, lineage, serial, state, updated_at",
@@ -803,11 +833,13 @@ class SqlStore(Store):
             "invoices": "subdomain, serial, invoice_date, currency, total, body",
             "audit": "subdomain, serial, entry, hash, signature",
             "applied_plans": "plan_id, subdomain, serial, applied_at",
+            "observations": "subdomain, observed_at, body",
         }
+        orders = {"accounts": "subdomain", "observations": "observed_at"}
         dump: dict[str, Any] = {"subdomain": subdomain}
         with self._read_tx() as cur:
             for table, columns in tables.items():
-                order = "serial" if table != "accounts" else "subdomain"
+                order = orders.get(table, "serial")
                 rows = self._rows(
                     cur,
                     f"SELECT {columns} FROM {table} WHERE subdomain = ? "  # noqa: S608
@@ -826,7 +858,16 @@ class SqlStore(Store):
                 raise StateError(
                     f"the account {dump['subdomain']} already exists in the target store"
                 )
-            for table in ("versions", "invoices", "audit", "applied_plans", "accounts"):
+            for table in (
+                "versions",
+                "invoices",
+                "audit",
+                "applied_plans",
+                "accounts",
+                "observations",
+            ):
+                if table not in dump:
+                    continue  # a dump made before the table existed
                 columns = dump[table]["columns"]
                 marks = ", ".join("?" for _ in columns.split(","))
                 for row in dump[table]["rows"]:
@@ -903,6 +944,15 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE TABLE trust (serial INTEGER PRIMARY KEY, entry TEXT NOT NULL, "
             "hash TEXT NOT NULL, signature TEXT)",
             "ALTER TABLE audit ADD COLUMN signature TEXT",
+        ),
+    ),
+    (
+        # The live account as read through Zendesk's API (issue 15): beside the record, never
+        # part of its versions or audit chain. Additive: older zplans ignore the table.
+        3,
+        (
+            "CREATE TABLE observations (subdomain TEXT NOT NULL, observed_at TEXT NOT NULL, "
+            "body TEXT NOT NULL, PRIMARY KEY (subdomain, observed_at))",
         ),
     ),
 )

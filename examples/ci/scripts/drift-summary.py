@@ -9,9 +9,11 @@ with open(sys.argv[1], encoding="utf-8") as handle:
 directory = sys.argv[2]
 lines = []
 for account in plan.get("accounts", []):
+    name, path = account["subdomain"], account["config"]["path"]
+    for live in (account.get("observed") or {}).get("drift") or []:
+        lines.append(f"- LIVE {name}: {live}. Bring {path} and the record in line (see docs/zendesk.md)")
     if not account["changes"]:
         continue
-    name, path = account["subdomain"], account["config"]["path"]
     changes = ", ".join(c["address"] for c in account["changes"])
     if account.get("drift"):
         lines.append(

@@ -10,6 +10,10 @@
 #           reach the head last published (ZPLAN_HEADS_FILE, when there is one)
 #
 #   ZPLAN_DRIFT_REPORT  the plan document, JSON (default: zplan-drift.json)
+#
+# With Zendesk credentials (ZPLAN_ZENDESK_CREDENTIALS, a file; or ZENDESK_EMAIL +
+# ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN, for one account) the check also reads the
+# live accounts, read-only (plan --refresh): seats in use above the record are drift too.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -37,13 +41,19 @@ if [ -f "$heads" ]; then
 	say "every audit chain verified and reaches its published head ($heads)"
 fi
 
+refresh=""
+if [ -n "${ZPLAN_ZENDESK_CREDENTIALS:-}" ] || [ -n "${ZENDESK_OAUTH_TOKEN:-}" ] ||
+	{ [ -n "${ZENDESK_EMAIL:-}" ] && [ -n "${ZENDESK_API_TOKEN:-}" ]; }; then
+	refresh="--refresh"
+fi
+
 rc=0
-zplan plan "$dir" --detailed-exitcode --no-color || rc=$?
+zplan plan "$dir" ${refresh:+"$refresh"} --detailed-exitcode --no-color || rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
 	say "the drift check failed (exit $rc): see above"
 	exit 1
 fi
-zplan plan "$dir" --format json >"$report" || true
+zplan plan "$dir" ${refresh:+"$refresh"} --format json >"$report" || true
 summary=$("${ZPLAN_PYTHON:-python3}" "$(dirname "$0")/drift-summary.py" "$report" "$dir")
 printf '%s\n' "$summary"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
