@@ -698,7 +698,7 @@ def test_github_workflow() -> None:
     assert workflow["permissions"] == {}
     assert workflow["env"]["ZPLAN_SCRIPTS"] == "examples/ci/scripts"
     jobs = workflow["jobs"]
-    assert set(jobs) == {"plan", "apply", "apply-on-merge", "drift"}
+    assert set(jobs) == {"plan", "apply", "apply-on-merge", "drift", "confirm"}
     for name, job in jobs.items():
         assert "permissions" in job, name
         assert job["permissions"].get("contents") == "read", name
@@ -728,6 +728,7 @@ def test_github_workflow() -> None:
         "zplan-merge-apply.sh",
         "zplan-drift.sh",
         "comment.py",
+        "zplan-confirm.sh",
     }
     assert all((SCRIPTS / name).is_file() for name in scripts)
     # Least privilege (issue 12): the plan job runs the base branch's scripts with the
@@ -769,6 +770,7 @@ def test_gitlab_pipeline() -> None:
         "zplan-drift.sh",
         "gitlab-mr.sh",
         "comment.py",
+        "zplan-confirm.sh",
     }
     assert all((SCRIPTS / name).is_file() for name in scripts)
 

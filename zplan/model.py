@@ -333,8 +333,54 @@ class Subscription(NamedTuple):
         )
 
 
+class OpenOrder(NamedTuple):
+    """The change order waiting for the owner on a live account (zplan/apply/orders.py)."""
+
+    number: int  # the serial of the version that opened it
+    opened_at: str  # timestamp
+    priced_on: dt.date
+    expires_on: dt.date  # the first day it can no longer be confirmed
+    due_now: Decimal
+    plan_id: str
+    config_sha256: str = ""  # the file the order was planned from
+
+    def expired(self, day: dt.date) -> bool:
+        return day >= self.expires_on
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "opened_at": self.opened_at,
+            "priced_on": self.priced_on.isoformat(),
+            "expires_on": self.expires_on.isoformat(),
+            "due_now": str(self.due_now),
+            "plan_id": self.plan_id,
+            "config_sha256": self.config_sha256,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> OpenOrder | None:
+        if not data:
+            return None
+        return cls(
+            int(data["number"]),
+            data["opened_at"],
+            dt.date.fromisoformat(data["priced_on"]),
+            dt.date.fromisoformat(data["expires_on"]),
+            Decimal(data["due_now"]),
+            data["plan_id"],
+            data.get("config_sha256") or "",
+        )
+
+
 class Account(NamedTuple):
-    """The billing system's record of one account (what the state store keeps)."""
+    """The billing system's record of one account (what the state store keeps).
+
+    ``live``: the account exists in Zendesk (imported, or marked with ``zplan admin
+    account NAME --live``): apply writes a change order for its owner instead of a
+    charge. ``open_order``: that order, while it waits. Both are left out of the JSON
+    when unset, so records written before them keep their hashes.
+    """
 
     subdomain: str
     type: AccountType
@@ -346,9 +392,11 @@ class Account(NamedTuple):
     subscription: Subscription | None
     balance: Decimal = ZERO
     config_sha256: str | None = None
+    live: bool = False
+    open_order: OpenOrder | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "subdomain": self.subdomain,
             "type": self.type.value,
             "owner": self.owner,
@@ -360,6 +408,11 @@ class Account(NamedTuple):
             "balance": to_json(self.balance, self.currency),
             "config_sha256": self.config_sha256,
         }
+        if self.live:
+            data["live"] = True
+        if self.open_order is not None:
+            data["open_order"] = self.open_order.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Account:
@@ -374,6 +427,8 @@ class Account(NamedTuple):
             subscription=Subscription.from_json(data.get("subscription")),
             balance=Decimal(data.get("balance") or "0"),
             config_sha256=data.get("config_sha256"),
+            live=bool(data.get("live")),
+            open_order=OpenOrder.from_json(data.get("open_order")),
         )
 
 

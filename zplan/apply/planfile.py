@@ -34,6 +34,7 @@ from zplan.model import (
 from zplan.money import fmt, percent_to_json, to_json
 
 if TYPE_CHECKING:
+    from zplan.load.catalog import Catalog
     from zplan.state.base import Store
     from zplan.trust.keys import Signer
     from zplan.trust.registry import Trust
@@ -231,7 +232,22 @@ def _recurring(value: Recurring, currency: str) -> dict[str, Any]:
     }
 
 
-def account_json(plan: AccountPlan) -> dict[str, Any]:
+def account_json(plan: AccountPlan, catalog: Catalog | None = None) -> dict[str, Any]:
+    """One account of the plan document. A live account also gets ``live`` and its
+    ``open_order`` and, given the catalog, the ``change_order`` checklist apply would open."""
+    data = _account_json(plan)
+    prior = plan.prior
+    if prior is not None and prior.live:
+        data["live"] = True
+        data["open_order"] = None if prior.open_order is None else prior.open_order.to_json()
+        if catalog is not None and plan.changes and prior.open_order is None:
+            from zplan.apply.orders import preview
+
+            data["change_order"] = preview(plan, catalog)
+    return data
+
+
+def _account_json(plan: AccountPlan) -> dict[str, Any]:
     currency = plan.currency
     prior = plan.prior
     current = plan.current if plan.current is not None else prior
@@ -346,14 +362,14 @@ def _scheduled_json(item: Any) -> dict[str, Any]:
     }
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
+def plan_json(plan: Plan, catalog: Catalog | None = None) -> dict[str, Any]:
     """The plan document (cli.md), unsigned."""
     return plan_document(
         priced_on=plan.priced_on,
         created_at=plan.created_at,
         catalog_id=plan.catalog_id,
         catalog_sha256=plan.catalog_sha256,
-        accounts=[account_json(a) for a in plan.accounts],
+        accounts=[account_json(a, catalog) for a in plan.accounts],
         diagnostics=[d.to_json() for d in plan.diagnostics],
         notes=list(plan.notes),
         unmanaged=list(plan.unmanaged),

@@ -178,6 +178,7 @@ class Outcome:
     unchanged: list[str] = field(default_factory=list)
     plan_id: str = ""
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)  # subdomain -> (serial, hash)
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # live accounts' new orders
 
 
 def write_plans(
@@ -189,18 +190,44 @@ def write_plans(
     catalog: Catalog,
     signer: Signer,
     audit_extra: Mapping[str, Mapping[str, Any]] | None = None,
+    max_age_days: int = 7,
 ) -> Outcome:
-    """Write every account's plan, each in its own transaction (locks already held)."""
+    """Write every account's plan, each in its own transaction (locks already held).
+
+    A live account gets a change order instead of a charge (apply/orders.py); an open
+    change order refuses the whole apply before anything is written.
+    """
+    from zplan.apply import orders
+
     outcome = Outcome(plan_id=plan_id)
+    today = clock.today()
+    for plan in plans:
+        waiting = plan.prior.open_order if plan.prior is not None else None
+        if plan.writes and waiting is not None and not waiting.expired(today):
+            assert plan.prior is not None
+            raise orders.open_order_refusal(plan.prior, today)
     git = commits_for([p.path for p in plans if p.changes], provenance.env_commit)
     for plan in plans:
         if not plan.writes:
             outcome.unchanged.append(plan.subdomain)
             continue
         expected = None if plan.prior is None else (plan.prior.lineage, plan.prior.serial)
-        versions = versions_for(
-            plan, plan_id, provenance, clock, catalog, git, (audit_extra or {}).get(plan.subdomain)
-        )
+        extra = (audit_extra or {}).get(plan.subdomain)
+        versions = versions_for(plan, plan_id, provenance, clock, catalog, git, extra)
+        body = None
+        if plan.prior is not None and (plan.prior.live or plan.prior.open_order is not None):
+            base = {
+                "subdomain": plan.subdomain,
+                "actor": provenance.actor,
+                "plan_id": plan_id,
+                "catalog": catalog.id,
+                "ci_run_url": provenance.ci_run_url,
+                **(git or {}).get(plan.path, {}),
+                **(extra or {}),  # the guardrails' digest, as an apply records it
+            }
+            ctx = orders.OrderContext(catalog, clock, provenance.actor, max_age_days)
+            renewals = [v for v in versions if v.kind == "renewal"]
+            versions, body = orders.live_versions(plan, plan_id, base, renewals, ctx)
         try:
             head = store.write(plan.subdomain, expected, versions, plan_id, signer)
         except AlreadyApplied as exc:
@@ -208,6 +235,8 @@ def write_plans(
             continue
         outcome.applied.append(plan.subdomain)
         outcome.heads[plan.subdomain] = (versions[-1].account.serial, head)
+        if body is not None:
+            outcome.orders[plan.subdomain] = body
     return outcome
 
 
@@ -231,6 +260,7 @@ class Session:
         self.provenance = provenance
         self.plan: Plan | None = None
         self.document: dict[str, Any] | None = None
+        self.order_max_age = 7  # days a live account's change order stays confirmable
 
     @contextlib.contextmanager
     def locked(self, subdomains: Sequence[str], timeout: float) -> Iterator[Session]:
@@ -266,7 +296,7 @@ class Session:
             unmanaged,
             progress,
         )
-        self.document = plan_json(self.plan)
+        self.document = plan_json(self.plan, self.catalog)
         self.document["state"] = state_json(self.store, self.store.trust())
         return self.document
 
@@ -289,6 +319,7 @@ class Session:
             self.catalog,
             self.signer,
             audit_extra,
+            self.order_max_age,
         )
 
 
@@ -309,6 +340,7 @@ def apply_saved(
     signer: Signer,
     trust: Trust,
     guardrails: Callable[[Sequence[AccountPlan]], Mapping[str, Mapping[str, Any]]] | None = None,
+    order_max_age: int = 7,
 ) -> Outcome:
     """Apply a saved plan file after cli.md's checks, in cli.md's order.
 
@@ -378,7 +410,9 @@ def apply_saved(
             plans.append(replanned)
         check_cancel(plans, allow_cancel)
         extra = guardrails(plans) if guardrails is not None else None
-        outcome = write_plans(store, plans, plan_id, provenance, clock, catalog, signer, extra)
+        outcome = write_plans(
+            store, plans, plan_id, provenance, clock, catalog, signer, extra, order_max_age
+        )
     outcome.already.update({k: v for k, v in done.items() if v})
     return outcome
 

@@ -23,6 +23,7 @@ from zplan.cli import (  # noqa: F401 - registers the commands
     catalog,
     forecast,
     history,
+    orders,
     plan,
     state,
     zendesk,

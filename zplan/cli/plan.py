@@ -224,6 +224,13 @@ zplan apply plan.json --policy policies/ --override-policy "CFO approved, ticket
     help="Apply although a guardrail denies the plan (the owner only); REASON goes in the "
     "audit log with the denied messages.",
 )
+@click.option(
+    "--order-max-age",
+    type=click.IntRange(min=1, max=60),
+    default=7,
+    show_default=True,
+    help="Live accounts: days a change order stays confirmable (capped at the renewal).",
+)
 @click.pass_context
 def apply_command(
     ctx: click.Context,
@@ -235,6 +242,7 @@ def apply_command(
     policy: tuple[str, ...],
     policy_data: tuple[str, ...],
     override: str | None,
+    order_max_age: int,
 ) -> int:
     """Apply the changes after confirmation, or apply a saved plan file."""
     from zplan.apply.planfile import read_plan_file
@@ -249,11 +257,11 @@ def apply_command(
     with config.writer() as writer:
         if saved is not None:
             return _apply_saved(
-                writer, saved, config, provenance, allow_cancel, lock_timeout, guard
+                writer, saved, config, provenance, allow_cancel, lock_timeout, guard, order_max_age
             )
         return _apply_files(
             writer, paths, config, provenance, auto_approve, allow_cancel, lock_timeout, guard,
-            allow_seat_loss,
+            allow_seat_loss, order_max_age,
         )  # fmt: skip
 
 
@@ -289,6 +297,7 @@ def _apply_saved(
     allow_cancel: bool,
     lock_timeout: float,
     guard: _Guard,
+    order_max_age: int,
 ) -> int:
     from zplan.apply.session import apply_saved
     from zplan.pipeline.guardrails import check_saved_digest
@@ -311,8 +320,9 @@ def _apply_saved(
         signer=writer.signer,
         trust=writer.trust,
         guardrails=guardrails if guard.extras.guard is not None else None,
+        order_max_age=order_max_age,
     )
-    _report(outcome, _saved_charges(saved))
+    _report(outcome, config, _saved_charges(saved))
     return ExitCode.OK
 
 
@@ -325,6 +335,8 @@ def _saved_charges(saved: dict[str, Any]) -> Charges:
     for account in saved.get("accounts") or []:
         totals = account.get("totals") or {}
         charged = Decimal(totals.get("due_now", "0")) + Decimal(totals.get("renewals_due", "0"))
+        if account.get("live"):  # a live account's apply opens a change order: no charge now
+            charged = Decimal(totals.get("renewals_due", "0"))
         charges[account["subdomain"]] = (charged, str(totals.get("currency", "USD")))
     return charges
 
@@ -335,7 +347,9 @@ def _plan_charges(plan: Any) -> Charges:
     for account in plan.accounts:
         if account.writes:
             renewals = sum((r.invoice.total for r in account.renewals), Decimal(0))
-            charges[account.subdomain] = (account.due_now + renewals, account.currency)
+            live = account.prior is not None and account.prior.live  # a change order, no charge
+            due = Decimal(0) if live else account.due_now
+            charges[account.subdomain] = (due + renewals, account.currency)
     return charges
 
 
@@ -360,21 +374,39 @@ def _charge_question(charges: Charges) -> str:
     return f"Charge {', '.join(parts)} now (excluding tax)?\n"
 
 
-def _report(outcome: Any, charges: Charges | None = None) -> None:
+def _report(outcome: Any, config: Settings, charges: Charges | None = None) -> None:
     for subdomain, when in sorted(outcome.already.items()):
         click.echo(f"{subdomain}: this plan was already applied at {when}; nothing to do.")
-    if outcome.applied:
-        names = ", ".join(outcome.applied[:10])
-        if len(outcome.applied) > 10:
-            names += f", and {len(outcome.applied) - 10} more"
-        count = len(outcome.applied)
-        charged = _charged(charges or {}, outcome.applied)
+    changed = [s for s in outcome.applied if s not in outcome.orders]
+    if changed:
+        names = ", ".join(changed[:10])
+        if len(changed) > 10:
+            names += f", and {len(changed) - 10} more"
+        count = len(changed)
+        charged = _charged(charges or {}, changed)
         said = f" Charged {', '.join(charged)} (excluding tax)." if charged else ""
         if charges is not None and not charged:
             said = " Nothing charged."
         click.echo(f"Apply complete: {count} account{'s' * (count != 1)} changed ({names}).{said}")
-    elif not outcome.already:
+    if outcome.orders:
+        count = len(outcome.orders)
+        click.echo(
+            f"Apply complete: {count} change order{'s' * (count != 1)} opened "
+            f"({', '.join(sorted(outcome.orders))}); nothing charged until zplan confirm."
+        )
+    elif not changed and not outcome.already:
         click.echo("Apply complete: no changes.")
+    if outcome.orders:
+        from zplan.render.orders import order_text
+
+        today = config.clock.today().isoformat()
+        for subdomain, order in sorted(outcome.orders.items()):
+            click.echo("")
+            click.echo(
+                f"{subdomain} is a live account: nothing was charged. Change order "
+                f"#{order['number']} is open, waiting for the owner."
+            )
+            click.echo(order_text(order, "open", today), nl=False)
     for subdomain, (serial, digest) in sorted(outcome.heads.items()):
         click.echo(f"audit head: {subdomain} #{serial} sha256:{digest}")
 
@@ -389,6 +421,7 @@ def _apply_files(
     lock_timeout: float,
     guard: _Guard,
     allow_seat_loss: bool = False,
+    order_max_age: int = 7,
 ) -> int:
     from zplan.apply.session import Session
     from zplan.load.files import read
@@ -405,6 +438,7 @@ def _apply_files(
             hint="pass --auto-approve, or apply a saved plan file",
         )
     session = Session(store, catalog, clock, provenance, writer.signer, allow_seat_loss)
+    session.order_max_age = order_max_age
     with session.locked([d.subdomain for d, _ in entries], lock_timeout):
         document = session.make_plan(
             entries,
@@ -439,7 +473,7 @@ def _apply_files(
             click.echo("Apply cancelled.")
             return ExitCode.ERROR
         outcome = session.commit(allow_cancel, audit_extra)
-    _report(outcome, charges)
+    _report(outcome, config, charges)
     return ExitCode.OK
 
 

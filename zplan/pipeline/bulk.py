@@ -74,7 +74,7 @@ def _plan_one(index: int, path: str, name: str, named: bool) -> dict[str, Any]:
         ctx, store.account(checked.desired.subdomain), checked.desired, checked.document
     )
     result["diagnostics"] = [d.to_json() for d in checked.diagnostics if not d.is_error]
-    result["account"] = account_json(planned)
+    result["account"] = account_json(planned, ctx.catalog)
     result["errors"] = planned.has_errors
     result["changes"] = bool(planned.changes)
     result["estimates"] = planned.estimates_used

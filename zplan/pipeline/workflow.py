@@ -193,6 +193,18 @@ def admin_set_type(subdomain: str, account_type: str, settings: Settings) -> tup
     return updated, head
 
 
+def admin_set_live(subdomain: str, settings: Settings) -> tuple[Account, str]:
+    """Mark an account live (an operator's act, like the account type): from now on, apply
+    writes change orders for its owner. Returns the account and its new audit head."""
+    from zplan.apply.orders import set_live
+    from zplan.pipeline.stores import require_actor
+    from zplan.trust.keys import Role
+
+    actor = require_actor(settings, "admin")
+    with settings.writer(Role.OPERATOR) as writer:
+        return set_live(writer.store, subdomain, writer.clock, actor, writer.signer)
+
+
 def _replace_type(account: Account, new_type: AccountType) -> Account:
 
     return account._replace(type=new_type, serial=account.serial + 1)
@@ -237,3 +249,68 @@ def account_at(
 
 def today(settings: Settings) -> dt.date:
     return settings.clock.today()
+
+
+# Change orders (issue 16) ------------------------------------------------------
+
+
+def confirm_order(
+    subdomain: str,
+    settings: Settings,
+    actor: str,
+    *,
+    invoice_total: str | None,
+    on: str | None,
+    invoice_ref: str | None,
+    accept_difference: str | None,
+    unverified: str | None,
+) -> Any:
+    """``zplan confirm``: the order's changes repriced at ``on``, checked, then recorded."""
+    from zplan.apply.orders import confirm
+    from zplan.apply.session import Provenance
+    from zplan.clock import parse_date
+
+    for flag, text in (("--unverified", unverified), ("--accept-difference", accept_difference)):
+        if text is not None and not text.strip():
+            raise UsageError(f"{flag} needs a reason (it is recorded in the audit log)")
+    with settings.writer() as writer:
+        return confirm(
+            writer.store,
+            subdomain,
+            settings.catalog(),
+            writer.clock,
+            actor,
+            on=None if on is None else parse_date(on, what="--on"),
+            invoice_total=invoice_total,
+            invoice_ref=invoice_ref,
+            accept_difference=accept_difference,
+            unverified=unverified,
+            ci_run_url=Provenance.from_env(actor).ci_run_url,
+            signer=writer.signer,
+        )
+
+
+def cancel_order(subdomain: str, settings: Settings, actor: str, reason: str | None) -> Any:
+    """``zplan cancel-order``: withdraw the open change order (audited)."""
+    from zplan.apply.orders import cancel
+    from zplan.apply.session import Provenance
+
+    run_url = Provenance.from_env(actor).ci_run_url
+    with settings.writer() as writer:
+        return cancel(writer.store, subdomain, writer.clock, actor, reason, run_url, writer.signer)
+
+
+def find_orders(store: Store, subdomain: str | None, number: int | None) -> list[Any]:
+    """The change order ``number`` of an account (default: its latest); without an account,
+    every open order in the store (none is not an error)."""
+    if subdomain is None:
+        if number is not None:
+            raise UsageError("--number needs the account")
+        return list(store.open_orders())
+    found = store.change_orders(subdomain)
+    if number is not None:
+        found = [o for o in found if o.number == number]
+    if not found:
+        which = f"change order #{number}" if number is not None else "change orders"
+        raise ZplanError(f"{subdomain} has no {which}", hint=f"see zplan history {subdomain}")
+    return [found[-1]]

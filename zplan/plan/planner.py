@@ -118,6 +118,8 @@ def plan_account(
                 "after the first purchase",
                 f"write currency: {stored.currency}",
             )
+        if stored.open_order is not None:
+            notes.extend(_order_notes(stored, desired, ctx.today))
         for renewal in renewals:
             if renewal.ended:
                 notes.append(
@@ -280,6 +282,30 @@ def _plan_matches(catalog: Catalog, plan: str | None, now: Config | None) -> boo
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def _order_notes(stored: Account, desired: Desired, today: dt.date) -> list[str]:
+    """What a plan says of a live account's change order still open (apply/orders.py)."""
+    order = stored.open_order
+    assert order is not None
+    name = stored.subdomain
+    if order.expired(today):
+        return [
+            f"change order #{order.number} (opened {order.opened_at}) expired on "
+            f"{order.expires_on.isoformat()} and can no longer be confirmed: the next apply "
+            "closes it and opens a new order priced that day"
+        ]
+    notes = [
+        f"change order #{order.number} open since {order.opened_at}, waiting for the owner "
+        f"(expires on {order.expires_on.isoformat()}): apply is refused until it is confirmed "
+        f"(zplan confirm {name}) or withdrawn (zplan cancel-order {name})"
+    ]
+    if order.config_sha256 and order.config_sha256 == desired.sha256:
+        notes.append(
+            f"this file is the one change order #{order.number} was planned from: the changes "
+            "below are the order's, waiting for the owner (not drift)"
+        )
+    return notes
 
 
 def record_problems(

@@ -22,6 +22,15 @@ def _amount(version: Version) -> str:
 
 def _changes(version: Version) -> str:
     audit = version.audit or {}
+    order = audit.get("order")
+    if isinstance(order, dict):
+        text = _plain_changes(version)
+        return f"change order #{order.get('number')} {order.get('status')}: {text}"
+    return _plain_changes(version)
+
+
+def _plain_changes(version: Version) -> str:
+    audit = version.audit or {}
     changes = audit.get("changes") or []
     if not changes:
         return audit.get("note") or version.kind
@@ -116,6 +125,7 @@ def history_json(
                 "policy": (v.audit or {}).get("policy"),
                 "changes": (v.audit or {}).get("changes") or [],
                 "charged": None if v.invoice is None else v.invoice["total"],
+                "order": (v.audit or {}).get("order"),
                 "currency": v.account.currency,
                 "invoice": v.invoice,
             }
@@ -134,6 +144,7 @@ def history_json(
 
 def state_yaml(account: Account, note: str | None = None) -> str:
     data = account.to_json()
+    data["live"] = account.live  # shown either way: which kind of account this is
     sub = data.get("subscription")
     if sub is not None and sub["payment"]["ref"] is not None:
         sub["payment"]["ref"] = f"(sensitive, …{sub['payment']['ref']['last4']})"

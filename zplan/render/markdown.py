@@ -140,6 +140,16 @@ def _details(account: dict[str, Any]) -> list[str]:
             f"| **Due now** | | | **{fmt(Decimal(account['invoice']['due_now']), currency)}** |"
         )
         out.append("")
+    if account.get("live"):
+        out += [
+            "> 🟢 **Live account:** apply opens a change order; the owner makes the change in "
+            "Zendesk's Admin Center, and the record moves at `zplan confirm`.",
+            "",
+        ]
+    if account.get("change_order"):
+        from zplan.render.orders import checklist_markdown
+
+        out += checklist_markdown(account["change_order"], "What the owner will do")
     out += _money_summary(account, currency)
     for note in account["notes"]:
         out.append(f"> **Note:** {_cell(note)}")

@@ -49,6 +49,11 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
         )
     else:
         out.append(style(f"Account {title}", "bold") + ": no subscription yet (first purchase)")
+    if account.get("live"):
+        out.append(
+            "  live account: apply opens a change order for the owner to carry out in "
+            "Zendesk's Admin Center; the record moves at zplan confirm"
+        )
     if account.get("observed"):
         from zplan.render.observed import seats_line
 
@@ -131,6 +136,11 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
         )
     )
     out.extend(_recurring(account, currency))
+    if account.get("change_order"):
+        from zplan.render.orders import checklist_text
+
+        out.append("What the owner will do (after apply):")
+        out.extend(checklist_text(account["change_order"], currency))
     out.extend(_notes(account, style))
     return out
 

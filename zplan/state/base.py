@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from zplan.trust.keys import PublicKey, Role, Signer
     from zplan.trust.registry import Trust
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 NO_STORE_HINT = (
     "create it with: zplan state init (or zplan state init --sandbox for demos and tests)"
 )
@@ -94,11 +94,14 @@ class VersionWrite(NamedTuple):
     """
 
     account: Account
-    kind: str  # apply | renewal | admin
+    kind: str  # apply | renewal | admin | change_order
     created_at: str
     invoice: dict[str, Any] | None
     audit: dict[str, Any]  # the entry's fields; serial, hashes of state and invoice are added
     priced_on: str = ""
+    # A change order's row, written in the same transaction: {"number", "status", and for
+    # "open": "body", "opened_at", "expires_on"}; any other status closes the open order.
+    order: dict[str, Any] | None = None
 
 
 class Version(NamedTuple):
@@ -109,6 +112,19 @@ class Version(NamedTuple):
     account: Account
     invoice: dict[str, Any] | None
     audit: dict[str, Any] | None
+
+
+class ChangeOrderRow(NamedTuple):
+    """A change order as the store keeps it; ``body`` is its signed JSON (apply/orders.py)."""
+
+    subdomain: str
+    number: int
+    status: str  # open | confirmed | cancelled | expired
+    opened_at: str
+    expires_on: str
+    body: dict[str, Any]
+    closed_serial: int | None
+    closed_at: str | None
 
 
 class VerifyResult(NamedTuple):
@@ -127,6 +143,8 @@ class AuditSnapshot(NamedTuple):
     # (invoice_date, currency, total) per serial: the columns kept beside each invoice's body
     invoice_columns: dict[int, tuple[str, str, str]] | None = None
     signatures: dict[int, str | None] | None = None  # serial -> the entry's signature
+    # change_orders rows: (number, status, body, closed_serial)
+    orders: Sequence[tuple[int, str, str, int | None]] | None = None
 
 
 def check_chain(
@@ -221,7 +239,44 @@ def check_chain(
             f"the current state of {subdomain} does not match entry {entries}: it was edited",
             entries,
         )
+    if snapshot.orders is not None:
+        wrong = _orders_problem([(r[0], r[1], r[2]) for r in rows], snapshot.orders)
+        if wrong is not None:
+            return broken(*wrong)
     return VerifyResult(True, entries)
+
+
+def _orders_problem(
+    audit: Sequence[tuple[int, str, str]], orders: Sequence[tuple[int, str, str, int | None]]
+) -> tuple[str, int] | None:
+    """The first change order whose row is not what the audit log recorded of it."""
+    recorded: dict[int, dict[str, Any]] = {}  # number -> body hash, last status, closing serial
+    for serial, entry_text, _hash in audit:
+        order = json.loads(entry_text).get("order")
+        if not isinstance(order, dict):
+            continue
+        number = int(order["number"])
+        if order.get("status") == "open":
+            recorded[number] = {"sha256": order.get("sha256"), "status": "open", "closed": None}
+        elif number in recorded:
+            recorded[number].update(status=order.get("status"), closed=serial)
+    rows = {number: (status, body, closed) for number, status, body, closed in orders}
+    for number in sorted(set(recorded) | set(rows)):
+        if number not in rows:
+            return f"change order #{number} is missing from the store", number
+        if number not in recorded:
+            return f"change order #{number} has no audit entry", number
+        status, body, closed = rows[number]
+        want = recorded[number]
+        if sha256_text(body) != want["sha256"]:
+            return f"change order #{number} does not match its audit entry: it was edited", number
+        if (status, closed) != (want["status"], want["closed"]):
+            return (
+                f"change order #{number} is {status} in the store, but its audit log says "
+                f"{want['status']}",
+                number,
+            )
+    return None
 
 
 def signature_problem(
@@ -348,6 +403,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def versions(self, subdomain: str) -> list[Version]: ...
+
+    def change_orders(self, subdomain: str) -> list[ChangeOrderRow]:
+        """The account's change orders, oldest first."""
+        raise NotImplementedError
+
+    def open_orders(self) -> list[ChangeOrderRow]:
+        """Every account's open change order (expired ones included), by subdomain."""
+        raise NotImplementedError
+
+    def change_order(self, subdomain: str, number: int) -> ChangeOrderRow | None:
+        return next((o for o in self.change_orders(subdomain) if o.number == number), None)
 
     @abc.abstractmethod
     def version(self, subdomain: str, serial: int) -> Version | None: ...
@@ -587,6 +653,8 @@ class SqlStore(Store):
                             canonical(version.invoice),
                         ),
                     )
+                if version.order is not None:
+                    self._write_order(cur, subdomain, serial, version)
                 entry, digest = audit_row(previous, version, serial, extra)
                 cur.execute(
                     self._q(
@@ -740,6 +808,71 @@ class SqlStore(Store):
             )
         return [(r[0], int(r[1]), r[2]) for r in rows]
 
+    def _write_order(self, cur: Any, subdomain: str, serial: int, version: VersionWrite) -> None:
+        order = version.order
+        assert order is not None
+        if order["status"] == "open":
+            # The partial unique index refuses a second open order for the account.
+            cur.execute(
+                self._q(
+                    "INSERT INTO change_orders (subdomain, number, status, opened_at, "
+                    "expires_on, body, closed_serial, closed_at) VALUES (?, ?, 'open', ?, ?, ?, "
+                    "NULL, NULL)"
+                ),
+                (
+                    subdomain,
+                    int(order["number"]),
+                    order["opened_at"],
+                    order["expires_on"],
+                    canonical(order["body"]),
+                ),
+            )
+            return
+        cur.execute(
+            self._q(
+                "UPDATE change_orders SET status = ?, closed_serial = ?, closed_at = ? "
+                "WHERE subdomain = ? AND number = ? AND status = 'open'"
+            ),
+            (order["status"], serial, version.created_at, subdomain, int(order["number"])),
+        )
+        if cur.rowcount != 1:
+            raise StateError(
+                f"change order #{order['number']} of {subdomain} is no longer open; "
+                "nothing was written",
+                hint=f"see zplan history {subdomain}",
+            )
+
+    def change_orders(self, subdomain: str) -> list[ChangeOrderRow]:
+        return self._orders(
+            "SELECT subdomain, number, status, opened_at, expires_on, body, closed_serial, "
+            "closed_at FROM change_orders WHERE subdomain = ? ORDER BY number",
+            (subdomain,),
+        )
+
+    def open_orders(self) -> list[ChangeOrderRow]:
+        return self._orders(
+            "SELECT subdomain, number, status, opened_at, expires_on, body, closed_serial, "
+            "closed_at FROM change_orders WHERE status = 'open' ORDER BY subdomain, number",
+            (),
+        )
+
+    def _orders(self, sql: str, params: Sequence[Any]) -> list[ChangeOrderRow]:
+        with self._read_tx() as cur:
+            rows = self._rows(cur, sql, params)
+        return [
+            ChangeOrderRow(
+                r[0],
+                int(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                json.loads(r[5]),
+                None if r[6] is None else int(r[6]),
+                r[7],
+            )
+            for r in rows
+        ]
+
     def versions(self, subdomain: str) -> list[Version]:
         with self._read_tx() as cur:
             rows = self._rows(
@@ -798,12 +931,19 @@ class SqlStore(Store):
             "SELECT serial, invoice_date, currency, total FROM invoices WHERE subdomain = ?",
             (subdomain,),
         )
+        orders = self._rows(
+            cur,
+            "SELECT number, status, body, closed_serial FROM change_orders "
+            "WHERE subdomain = ? ORDER BY number",
+            (subdomain,),
+        )
         return AuditSnapshot(
             [(int(r[0]), r[1], r[2]) for r in audit],
             [self._version(subdomain, row) for row in versions],
             Account.from_json(json.loads(current[0][0])) if current else None,
             {int(r[0]): (r[1], r[2], r[3]) for r in invoices},
             {int(r[0]): r[3] for r in audit},
+            [(int(r[0]), r[1], r[2], None if r[3] is None else int(r[3])) for r in orders],
         )
 
     def record_observation(self, observation: Observation) -> None:
@@ -834,8 +974,10 @@ class SqlStore(Store):
             "audit": "subdomain, serial, entry, hash, signature",
             "applied_plans": "plan_id, subdomain, serial, applied_at",
             "observations": "subdomain, observed_at, body",
+            "change_orders": "subdomain, number, status, opened_at, expires_on, body, "
+            "closed_serial, closed_at",
         }
-        orders = {"accounts": "subdomain", "observations": "observed_at"}
+        orders = {"accounts": "subdomain", "observations": "observed_at", "change_orders": "number"}
         dump: dict[str, Any] = {"subdomain": subdomain}
         with self._read_tx() as cur:
             for table, columns in tables.items():
@@ -863,6 +1005,7 @@ class SqlStore(Store):
                 "invoices",
                 "audit",
                 "applied_plans",
+                "change_orders",
                 "accounts",
                 "observations",
             ):
@@ -953,6 +1096,19 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         (
             "CREATE TABLE observations (subdomain TEXT NOT NULL, observed_at TEXT NOT NULL, "
             "body TEXT NOT NULL, PRIMARY KEY (subdomain, observed_at))",
+        ),
+    ),
+    (
+        # Change orders of live accounts (issue 16): additive. One open order per account,
+        # enforced by the database itself.
+        4,
+        (
+            "CREATE TABLE change_orders (subdomain TEXT NOT NULL, number INTEGER NOT NULL, "
+            "status TEXT NOT NULL, opened_at TEXT NOT NULL, expires_on TEXT NOT NULL, "
+            "body TEXT NOT NULL, closed_serial INTEGER, closed_at TEXT, "
+            "PRIMARY KEY (subdomain, number))",
+            "CREATE UNIQUE INDEX change_orders_one_open ON change_orders (subdomain) "
+            "WHERE status = 'open'",
         ),
     ),
 )

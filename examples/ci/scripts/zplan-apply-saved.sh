@@ -50,6 +50,11 @@ commit=${ZPLAN_COMMIT:-${GITHUB_SHA:-${CI_COMMIT_SHA:-}}}
 	echo '```text'
 	cat "$log"
 	echo '```'
+	if [ "$rc" -eq 0 ]; then
+		# Live accounts: the change orders waiting for their owners, with the checklists.
+		echo
+		zplan order --format markdown
+	fi
 	if [ "$rc" -ne 0 ]; then
 		echo
 		echo "Nothing was written. A plan from another day, or one that went stale, must be made again: re-run the plan job, then approve (or comment \`/apply\`) again."

@@ -7,7 +7,9 @@
 #   ZPLAN_ACTOR         who applies (the merger's e-mail, or a billing mailbox
 #                       that is a billing admin of every account)
 #   ZPLAN_ALLOW_CANCEL  "true" to allow cancelling subscriptions
-#   ZPLAN_COMMENT_FILE  the Markdown record (default: zplan-comment.md)
+#   ZPLAN_COMMENT_FILE  the Markdown record (default: zplan-comment.md); for a
+#                       live account it ends with the change order's checklist
+#                       ("What the owner will do", docs/change-orders.md)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -31,4 +33,12 @@ if [ "${ZPLAN_ALLOW_CANCEL:-}" = true ]; then
 	set -- "$@" --allow-cancel
 fi
 zplan "$@"
+# Live accounts: the apply opened change orders; their checklists go on the
+# merged pull request and in the job summary.
+orders=${comment%.md}-orders.md
+zplan order --format markdown >"$orders"
+if [ -s "$orders" ]; then
+	cat "$orders" >>"$comment"
+	to_summary "$orders"
+fi
 publish_heads
