@@ -464,7 +464,7 @@ def test_history_names_each_step_of_an_order(tmp_path: Path) -> None:
 def test_state_migrate_moves_orders_with_the_account(tmp_path: Path) -> None:
     live, _ = opened(tmp_path)
     target = str(tmp_path / "new" / "state.db")
+    moved = Live(target, live.file)  # a sandbox store, as the source
     live.ok("state", "migrate", "--from", live.state, "--to", target, at=None)
-    moved = Live(target, live.file, init=False)
     assert moved.order()["number"] == 3
     assert moved.history()["verify"]["ok"] is True

@@ -38,10 +38,10 @@ def write_order(self, cur, subdomain, serial, version):
     if point == "order_row" and version.order["status"] == "confirmed":
         os.kill(os.getpid(), signal.SIGKILL)
 
-def audit_row(previous, write, serial):
+def audit_row(previous, write, serial, *rest):
     if point == "audit_entry" and (write.order or {}).get("status") == "confirmed":
         os.kill(os.getpid(), signal.SIGKILL)
-    return real_audit(previous, write, serial)
+    return real_audit(previous, write, serial, *rest)
 
 base.SqlStore._write_order = write_order
 base.audit_row = audit_row
