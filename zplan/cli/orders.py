@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from zplan.cli.options import cli, command, settings
+from zplan.cli.zendesk import live_options, live_settings
 from zplan.errors import ExitCode
 
 FORMATS_ORDER = click.Choice(["text", "json", "markdown"])
@@ -29,17 +30,24 @@ zplan confirm acme --invoice-total 3213.00 --accept-difference "Zendesk rounding
 @click.option("--invoice-ref", metavar="REF", help="The invoice's number, recorded.")
 @click.option("--accept-difference", metavar="REASON", help="Record a differing total, with why.")
 @click.option("--unverified", metavar="REASON", help="Confirm without reading the live account.")
+@live_options
 @click.pass_context
 def confirm_command(
     ctx: click.Context,
+    /,
     subdomain: str,
     invoice_total: str | None,
     on: str | None,
     invoice_ref: str | None,
     accept_difference: str | None,
     unverified: str | None,
+    **zendesk: Any,
 ) -> int:
-    """Close the account's open change order once the owner made the change in Zendesk."""
+    """Close the account's open change order once the owner made the change in Zendesk.
+
+    With Zendesk credentials it reads the live account (seats in use; the plan name with
+    --read-plan) before the record moves; without them it needs --unverified REASON.
+    """
     from zplan.cli.plan import _actor
     from zplan.pipeline import workflow
 
@@ -52,6 +60,7 @@ def confirm_command(
         **given,
         accept_difference=accept_difference,
         unverified=unverified,
+        live=live_settings(**zendesk),
     )
     click.echo(_confirmed_text(done), nl=False)
     return ExitCode.OK

@@ -285,6 +285,7 @@ def _imported(
         subscription=subscription,
         balance=balance,
         config_sha256=desired.sha256,
+        live=True,  # it exists in Zendesk: applies open change orders (docs/change-orders.md)
     )
 
 

@@ -264,12 +264,14 @@ def confirm_order(
     invoice_ref: str | None,
     accept_difference: str | None,
     unverified: str | None,
+    live: Any = None,
 ) -> Any:
     """``zplan confirm``: the order's changes repriced at ``on``, checked, then recorded."""
     from zplan.apply.orders import confirm
     from zplan.apply.session import Provenance
     from zplan.clock import parse_date
 
+    live_check = None if unverified is not None else _live_check(subdomain, settings, live)
     for flag, text in (("--unverified", unverified), ("--accept-difference", accept_difference)):
         if text is not None and not text.strip():
             raise UsageError(f"{flag} needs a reason (it is recorded in the audit log)")
@@ -285,9 +287,32 @@ def confirm_order(
             invoice_ref=invoice_ref,
             accept_difference=accept_difference,
             unverified=unverified,
+            live_check=live_check,
             ci_run_url=Provenance.from_env(actor).ci_run_url,
             signer=writer.signer,
         )
+
+
+def _live_check(subdomain: str, settings: Settings, live: Any) -> Any:
+    """Read the live account at confirm when there are Zendesk credentials for it; else None
+    (confirm then needs --unverified REASON)."""
+    import os
+
+    from zplan.pipeline.live import CREDENTIALS_ENV, LiveOptions, read_live
+    from zplan.zendesk.credentials import resolve
+
+    options = live if live is not None else LiveOptions()
+    try:
+        resolve([subdomain], options.credentials or os.environ.get(CREDENTIALS_ENV) or None)
+    except UsageError:
+        return None
+
+    def check(account: Account, body: dict[str, Any]) -> Any:
+        from zplan.apply.orders import check_observation
+
+        return check_observation(read_live([subdomain], options, settings)[0], body)
+
+    return check
 
 
 def cancel_order(subdomain: str, settings: Settings, actor: str, reason: str | None) -> Any:

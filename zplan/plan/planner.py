@@ -249,6 +249,21 @@ def _observed(
                     hint,
                 )
             )
+    order = account.open_order if account is not None else None
+    if order is not None and order.config_sha256 == desired.sha256:
+        # The file is the open change order's: seats in use above the record but within the
+        # order are the owner at work, not drift (the record moves at zplan confirm).
+        in_file = observed.seats_wanted
+        if in_file is not None and observation.seats_in_use <= in_file:
+            kept = tuple(d for d in observed.drift if "agents holding a paid seat" not in d)
+            if kept != observed.drift:
+                notes.append(
+                    f"Zendesk shows {observation.seats_in_use} agents holding a paid seat: more "
+                    f"than the record, within change order #{order.number} ({in_file}): the "
+                    f"owner may have made the change; confirm it (zplan confirm "
+                    f"{desired.subdomain} --invoice-total AMOUNT)"
+                )
+                observed = observed._replace(drift=kept)
     for drift in observed.drift:
         notes.append(
             f"drift: {drift}. To record the live account, update the file and apply it, or "
