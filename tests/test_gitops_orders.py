@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.test_gitops import CI, OWNER, Repo, make_repo, pr_plan, run_url
+from tests.zendesk.fake import FakeZendesk, team
 
 STRANGER = "someone@else.example"
 
@@ -27,17 +28,16 @@ STRANGER = "someone@else.example"
 def confirm_job(
     repo: Repo, run_id: int, total: str, actor: str = OWNER, **env: str
 ) -> tuple[int, str, str]:
-    job = repo.script(
-        "zplan-confirm.sh",
-        run_id=run_id,
-        ZPLAN_ACTOR=actor,
-        ZPLAN_CONFIRM_ACCOUNT="bellhop",
-        ZPLAN_INVOICE_TOTAL=total,
-        ZPLAN_INVOICE_REF="INV-77",
-        ZPLAN_UNVERIFIED_REASON="no Zendesk token in the test",
-        ZPLAN_RESULT_FILE=str(repo.artifacts / f"confirm-{run_id}.md"),
+    settings = {
+        "ZPLAN_ACTOR": actor,
+        "ZPLAN_CONFIRM_ACCOUNT": "bellhop",
+        "ZPLAN_INVOICE_TOTAL": total,
+        "ZPLAN_INVOICE_REF": "INV-77",
+        "ZPLAN_UNVERIFIED_REASON": "no Zendesk token in the test",
+        "ZPLAN_RESULT_FILE": str(repo.artifacts / f"confirm-{run_id}.md"),
         **env,
-    )
+    }
+    job = repo.script("zplan-confirm.sh", run_id=run_id, **settings)
     return job.code, job.output, (repo.artifacts / f"confirm-{run_id}.md").read_text("utf-8")
 
 
@@ -94,10 +94,26 @@ def test_pull_request_merge_change_order_and_manual_confirmation(
     # Someone who is neither the owner nor a billing admin: refused.
     code, output, _ = confirm_job(repo, 5, due_in_pr, actor=STRANGER)
     assert code == 1 and "may not confirm" in output
-    # The invoice matches: the record moves, in the name of the owner and the CI run.
-    code, output, report = confirm_job(repo, 6, due_in_pr)
+    # The invoice matches and the live account (the refresh tests' local Zendesk, read with
+    # the job's credentials) shows 50 agents in the 52 ordered seats: the record moves, in
+    # the name of the owner and the CI run.
+    zendesk = FakeZendesk()
+    try:
+        zendesk.add("bellhop", team(50))
+        code, output, report = confirm_job(
+            repo,
+            6,
+            due_in_pr,
+            ZPLAN_UNVERIFIED_REASON="",
+            ZPLAN_ZENDESK_URL=zendesk.url,
+            **zendesk.env("bellhop"),
+        )
+    finally:
+        zendesk.close()
     assert code == 0, output
     assert "was confirmed" in report and "the record moved to version" in report
+    assert "seats in use: 50 of 52 ordered" in report
+    assert "cannot prove the change was made" in report
     confirmed = repo.history("bellhop")[-1]
     assert confirmed["order"]["status"] == "confirmed"
     assert confirmed["charged"] == due_in_pr and confirmed["ci_run_url"] == run_url(6)
