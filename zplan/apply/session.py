@@ -164,7 +164,7 @@ def _stored_invoice(invoice: dict[str, Any], account: Account, plan_id: str) -> 
         ref = account.subscription.payment.ref
         payment = {
             "method": account.subscription.payment.method,
-            "ref": None if ref is None else f"…{ref.last4}",
+            "ref": None if ref is None else (f"…{ref.last4}" if ref.last4 else "(sensitive)"),
         }
     return {**invoice, "payment": payment, "plan_id": plan_id}
 
