@@ -86,7 +86,7 @@ class _Scrubbed(io.TextIOBase):
 @contextlib.contextmanager
 def _scrubbed_output() -> Iterator[None]:
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Scrubbed(sys.stdout), _Scrubbed(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _Scrubbed(sys.stdout), _Scrubbed(sys.stderr)
     try:
         yield
     finally:

@@ -18,7 +18,9 @@ point every diagnostic at the right line and column.
 from __future__ import annotations
 
 import enum
+import os
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -172,21 +174,72 @@ def load_file(path: Path, display: str | None = None) -> Document:
     """Read and load one file; every problem becomes a diagnostic, never an exception."""
     name = display if display is not None else str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return _fail(
-                name,
-                "",
-                1,
-                1,
-                "file-too-large",
-                f"the file is {size:,} bytes; zplan reads files of at most 1 MiB",
-                "a subscription file is a few dozen lines; is this the right file?",
-            )
-        raw = path.read_bytes()
+        raw = read_bounded(path)
+    except _NotAFile as exc:
+        return _fail(
+            name,
+            "",
+            1,
+            1,
+            "not-a-file",
+            f"this is {exc}, not a regular file; zplan does not read it",
+            "a subscription file is a regular file",
+        )
     except OSError as exc:
         return _fail(name, "", 1, 1, "unreadable", f"cannot read the file: {exc.strerror}")
+    if len(raw) > MAX_BYTES:
+        return _fail(
+            name,
+            "",
+            1,
+            1,
+            "file-too-large",
+            "the file is more than 1 MiB; zplan reads files of at most 1 MiB",
+            "a subscription file is a few dozen lines; is this the right file?",
+        )
     return load_bytes(raw, name)
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a file that is not a regular one is, for a message."""
+    return next((text for test, text in _KINDS if test(mode)), "not a regular file")
+
+
+class _NotAFile(Exception):
+    """A FIFO, a socket, a device or a directory where a file was expected."""
+
+
+def read_bounded(path: Path, limit: int = MAX_BYTES + 1) -> bytes:
+    """At most ``limit`` bytes of a regular file, whatever its size says (``/proc`` says 0).
+
+    Opened without blocking (a FIFO would wait for a writer) and checked to be a
+    regular file before a byte is read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotAFile(kind_of(mode))
+        chunks, total = [], 0
+        while total < limit:
+            chunk = os.read(fd, min(1 << 16, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def load_bytes(raw: bytes, name: str) -> Document:
