@@ -164,7 +164,7 @@ def load_catalog(path: str | None) -> Catalog:
         return _default_catalog()
     if not os.path.lexists(path):
         raise UsageError(
-            f"--catalog {path}: not found (no such file)",
+            f"--catalog {path}: not found (cannot read the file: no such file or directory)",
             hint="give the path of a price book, or leave --catalog out for the shipped one",
         )
     document = load_file(Path(path), path)
