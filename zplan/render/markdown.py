@@ -157,7 +157,7 @@ def _details(account: dict[str, Any]) -> list[str]:
     if account.get("observed"):
         from zplan.render.observed import seats_line
 
-        out += [_cell(seats_line(account["observed"])), ""]
+        out += [inert(seats_line(account["observed"])), ""]
     if account["diagnostics"]:
         for d in account["diagnostics"]:
             out.append(
