@@ -79,7 +79,12 @@ class SqliteStore(SqlStore):
         """
         self.read_only, self.why_read_only = True, why
         base = "file:" + quote(str(path.absolute())) + "?mode=ro"
-        for uri in (base, base + "&immutable=1"):
+        wal = path.with_name(path.name + "-wal")
+        pending = wal.exists() and wal.stat().st_size > 0
+        # Without a WAL to read, immutable reads the file and leaves no -shm behind
+        # (one made by a read-only open would stop later writes).
+        uris = (base, base + "&immutable=1") if pending else (base + "&immutable=1",)
+        for uri in uris:
             try:
                 self.conn = sqlite3.connect(
                     uri, uri=True, isolation_level=None, check_same_thread=False
@@ -256,29 +261,35 @@ class SqliteStore(SqlStore):
         self._take(wanted, info, timeout)
         try:
             yield
-        except BaseException:
-            self._release(wanted, info, failing=True)
-            raise
-        self._release(wanted, info, failing=False)
+        except BaseException as exc:
+            stuck = self._release(info)
+            if stuck is None:
+                raise
+            first = exc.message if isinstance(exc, StateError) else f"{type(exc).__name__}"
+            raise StateError(
+                f"{first}; and the lock on {_names(wanted)} could not be released: {stuck}",
+                hint=f"once that is fixed, run: zplan force-unlock {wanted[0]} {info.id}",
+            ) from None
+        stuck = self._release(info)
+        if stuck is not None:
+            raise StateError(
+                f"the changes were written, but the lock on {_names(wanted)} could not be "
+                f"released: {stuck}",
+                hint=f"once that is fixed, run: zplan force-unlock {wanted[0]} {info.id}",
+            )
 
-    def _release(self, subdomains: list[str], info: LockInfo, *, failing: bool) -> None:
-        """Remove this run's lock rows; a lock that cannot be removed is said, never hidden."""
-        problem: StateError | None = None
+    def _release(self, info: LockInfo) -> str | None:
+        """Remove this run's lock rows; why they could not be removed, or None."""
+        problem = ""
         for attempt in range(3):
             try:
                 with self._write_tx() as cur:
                     cur.execute("DELETE FROM locks WHERE lock_id = ?", (info.id,))
-                return
+                return None
             except StateError as exc:
-                problem = exc
+                problem = exc.message
                 time.sleep(0.05 * (attempt + 1))
-        if failing or problem is None:
-            return  # the error in flight is the one to show
-        raise StateError(
-            f"the changes were written, but the lock on {', '.join(subdomains)} could not be "
-            f"released: {problem.message}",
-            hint=f"once fixed, run: zplan force-unlock {subdomains[0]} {info.id}",
-        )
+        return problem
 
     def _take(self, subdomains: list[str], info: LockInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -357,10 +368,19 @@ def _not_writable(path: Path) -> str | None:
     directory = path.parent if str(path.parent) else Path(".")
     if path.exists() and not os.access(path, os.W_OK):
         return f"the file {path} is read-only"
-    if directory.exists() and not os.access(directory, os.W_OK):
-        companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
-        if not all(c.exists() and os.access(c, os.W_OK) for c in companions):
-            return f"the directory {directory} is read-only"
+    companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    if (
+        directory.exists()
+        and not os.access(directory, os.W_OK)
+        and not all(c.exists() and os.access(c, os.W_OK) for c in companions)
+    ):
+        return f"the directory {directory} is read-only"
+    for companion in companions:
+        if companion.exists() and not os.access(companion, os.W_OK):
+            return (
+                f"the file {companion} is read-only (remove it when no zplan is running: "
+                "SQLite makes it again)"
+            )
     return None
 
 
@@ -381,19 +401,19 @@ def _mapped(exc: sqlite3.DatabaseError, path: Path, doing: str) -> StateError:
     lowered = text.lower()
     if "readonly" in lowered or "read-only" in lowered:
         return StateError(
-            f"cannot write the state store {path}: it is read-only ({text}); nothing was written",
+            f"cannot write the state store {path}: it is read-only ({text}); this write was undone",
             hint="check the permissions of the file and of its directory",
         )
     if "full" in lowered:
         return StateError(
             f"the state store {path} could not be written: the disk is full or the file size "
-            f"limit is reached ({text}); nothing was written",
+            f"limit is reached ({text}); this write was undone",
             hint="free some space (or raise ulimit -f) and run the command again",
         )
     if "disk i/o" in lowered:
         return StateError(
             f"the state store {path} failed while {doing}: a disk I/O error ({text}); "
-            "nothing was written",
+            "this write was undone",
             hint="check the disk (space, permissions, ulimit -f) and run the command again",
         )
     if "locked" in lowered or "busy" in lowered:
@@ -410,3 +430,8 @@ def _mapped(exc: sqlite3.DatabaseError, path: Path, doing: str) -> StateError:
         f"cannot use the state store {path} while {doing}: {text}",
         hint="is it a zplan state file?",
     )
+
+
+def _names(subdomains: list[str]) -> str:
+    shown = ", ".join(subdomains[:5])
+    return shown + (f" and {len(subdomains) - 5} more" if len(subdomains) > 5 else "")
