@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.conftest import TODAY, invoke
 from zplan.load.document import load_text
 from zplan.redact import card_numbers, luhn, mask_cards
+
+from tests.conftest import TODAY, invoke
 
 CARD = "4111111111111111"
 OWNER = "owner@acme.example"
