@@ -17,7 +17,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from typing import NamedTuple
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 # One separator between groups of digits: a space of any kind (not a line break), - . _ :
 SEPARATOR = r"(?:[^\S\r\n\f\v\x1c-\x1e\x85\u2028\u2029]|[-._:])"
@@ -202,6 +202,10 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE,
 )
 HIDDEN = "***"
+_QUERY_SECRET = re.compile(
+    r"((?:^|&)(?:" + "|".join(sorted(SECRET_KEYS, key=len, reverse=True)) + r")=)[^&]*",
+    re.IGNORECASE,
+)
 _USERINFO = re.compile(r"\A([A-Za-z][A-Za-z0-9+.\-]*://[^/?#@:\s]*):[^?#\s]*@")
 
 
@@ -218,13 +222,7 @@ def redact_url(url: str) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user, colon, _ = userinfo.partition(":")
         netloc = f"{user}{':' + HIDDEN if colon else ''}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = "&".join(
-            f"{quote(k, safe='')}={HIDDEN if k.lower() in SECRET_KEYS else quote(v, safe='/')}"
-            for k, v in pairs
-        )
+    query = _QUERY_SECRET.sub(lambda m: m.group(1) + HIDDEN, parts.query)
     shown = urlunsplit(parts._replace(netloc=netloc, query=query))
     if not netloc and url.startswith(f"{parts.scheme}://"):  # postgresql:///db keeps its //
         shown = f"{parts.scheme}://" + shown[len(parts.scheme) + 1 :]

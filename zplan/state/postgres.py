@@ -82,6 +82,8 @@ def display_url(url: str) -> str:
     if "/" in host:
         query["host"] = host
         host = ""
+        if port:
+            query["port"], port = port, ""
     userinfo = f"{quote(user, safe='')}{':***' if hidden else ''}@" if user or hidden else ""
     where = host + (f":{port}" if port else "")
     for key in sorted(params):
@@ -121,7 +123,8 @@ class PostgresStore(SqlStore):
             self.conn = psycopg.connect(conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
             raise StateError(
-                f"cannot connect to the state store {self.url}: {_first_line(exc)}",
+                f"cannot connect to the state store {self.url}: "
+                f"{_hide(_first_line(exc), _secrets_of(url))}",
                 hint="check the URL, the server, and your credentials",
             ) from None
         try:
@@ -350,6 +353,26 @@ class PostgresStore(SqlStore):
                 hint="PostgreSQL releases it when that session ends; stop the process holding it",
             )
         self.conn.execute("DELETE FROM locks WHERE subdomain = %s", (subdomain,))
+
+
+def _secrets_of(url: str) -> list[str]:
+    """What a driver message might quote of a password: the password itself, and the
+    part of a host before an '@' (a password with an unencoded '@' spills there)."""
+    try:
+        params, _ = _parse(url)
+    except UsageError:
+        return []
+    found = [str(params[key]) for key in SECRET_KEYS if params.get(key)]
+    host = str(params.get("host", ""))
+    if "@" in host:
+        found.append(host.rpartition("@")[0])
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def _hide(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _first_line(exc: BaseException) -> str:
