@@ -190,13 +190,15 @@ def test_the_crash_log_scrubs_arguments_and_environment(
     )
     monkeypatch.setenv("ZPLAN_STATE", "postgresql://u@db/x?sslmode=require&password=hunter4")
     monkeypatch.setenv("ZPLAN_ACTOR", "4111-1111-1111-1111")
+    monkeypatch.setenv("ZPLAN_ZENDESK_TOKEN", "hunter6")
+    monkeypatch.setenv("ZPLAN_SIGNING_KEY", "hunter7")
     try:
         raise RuntimeError(f"boom {CARD} postgresql://a:hunter5@h/d")
     except RuntimeError as exc:
         path = Path(_crash_log(exc))
     text = path.read_text(encoding="utf-8")
     assert _leaks(text, CARD) == [], text
-    for secret in ("hunter2", "hunter3", "hunter4", "hunter5"):
+    for secret in ("hunter2", "hunter3", "hunter4", "hunter5", "hunter6", "hunter7"):
         assert secret not in text
     assert "1111" in text and "ZPLAN_STATE=postgresql://u@db/x" in text
 

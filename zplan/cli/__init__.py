@@ -106,10 +106,21 @@ def _crash_log(exc: BaseException) -> str:
         handle.write(f"argv: {_scrub(sys.argv)}\n")
         for name in sorted(os.environ):
             if name.startswith("ZPLAN_") and name != "ZPLAN_TEST_GUARD":
-                handle.write(f"{name}={_scrub([os.environ[name]])[0]}\n")
+                handle.write(f"{name}={_env_value(name)}\n")
         handle.write("\n")
         handle.write(scrub("".join(traceback.format_exception(exc))))
     return path
+
+
+_SECRET_NAMES = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
+
+
+def _env_value(name: str) -> str:
+    """An environment value for the crash log: hidden whole when its name says it is a
+    secret (a Zendesk token, a signing key), scrubbed like argv otherwise."""
+    if any(part in name.upper() for part in _SECRET_NAMES):
+        return "***"
+    return _scrub([os.environ[name]])[0]
 
 
 def _scrub(argv: Sequence[str]) -> list[str]:
