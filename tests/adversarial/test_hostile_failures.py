@@ -192,3 +192,31 @@ def test_a_full_disk_is_one_line_and_leaves_no_lock(tmp_path: Path, kib: int) ->
         assert said is not None and said.group(1).split(", ") == written, result.err
     else:
         assert "no account was written" in result.err or "written before" not in result.err
+
+
+@pytest.mark.slow
+def test_a_store_that_stays_busy_is_one_line(tmp_path: Path) -> None:
+    """Another process holds the write lock past the 30 s busy timeout."""
+    state = _bought(tmp_path)
+    text = (tmp_path / "acme.yaml").read_text().replace("agents: 25", "agents: 26")
+    (tmp_path / "acme.yaml").write_text(text)
+    holder = sqlite3.connect(state, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "zplan", "--state", state, "--at", TODAY),
+                *("--actor", OWNER, "apply", "acme.yaml", "--auto-approve"),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    result = Result(done.returncode, done.stdout, done.stderr)
+    _one_clear_error(result)
+    assert "busy" in result.err, result.err
