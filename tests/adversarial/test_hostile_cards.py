@@ -238,6 +238,7 @@ PLACES = {
     "key": lambda s: subscription(extra=f"  {json.dumps(s)}: 1\n"),
     "owner": lambda s: subscription().replace(OWNER, json.dumps(f"x{s}@acme.example")),
     "subdomain": lambda s: subscription(subdomain=json.dumps(s)),
+    "file name": lambda s: subscription(),
 }
 
 
@@ -251,7 +252,7 @@ def test_no_output_shows_eight_digits_of_a_card(tmp_path: Path, data: st.DataObj
     digits = data.draw(cards(), label="card")
     written = data.draw(spellings(digits), label="spelling")
     place = data.draw(st.sampled_from(sorted(PLACES)), label="place")
-    path = tmp_path / "acme.yaml"
+    path = tmp_path / (f"{written}.yaml" if place == "file name" else "acme.yaml")
     path.write_text(PLACES[place](written), encoding="utf-8")
     state = str(tmp_path / "s.db")
     outputs = []

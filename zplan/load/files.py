@@ -23,6 +23,7 @@ from zplan.load.catalog import Catalog, check_catalog
 from zplan.load.document import Document, FileKind, kind_of, load_file
 from zplan.load.rules import check_subscription, control_characters
 from zplan.model import Desired
+from zplan.redact import card_numbers, mask_cards
 
 
 @dataclass(slots=True)
@@ -246,6 +247,16 @@ def check_file(
     path: Path, name: str, catalog: Catalog, today: dt.date, *, named: bool = True
 ) -> Checked | None:
     """Load and check one file; None for a file found in a directory that is not a zplan file."""
+    if card_numbers(name):  # a name is input too: it would be echoed, and saved in plans
+        document = Document(name, "")
+        problem = _scan_problem(
+            name,
+            "card-number",
+            f"the file name looks like it holds a payment card number ({mask_cards(name)}); "
+            "zplan refuses files that hold card data",
+            "rename the file",
+        )
+        return Checked(document, FileKind.OTHER, [problem])
     document = load_file(path, name)
     if not named and _parsed_but_not_a_mapping(document):
         return None  # a YAML list or scalar (a playbook, say): not zplan's
