@@ -149,7 +149,7 @@ def test_hostile_directories(tmp_path_factory: pytest.TempPathFactory, entries: 
 @pytest.mark.slow
 @given(entries=hostile_directories())
 @settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
