@@ -4,8 +4,9 @@ One mechanism for card numbers, used by the loader (files that hold one are
 refused) and by every output (a number that reaches one anyway, from a
 command-line argument, say, is masked as ``•••• 1111``). A card number is 13
 to 19 digits that pass the Luhn check, written with or without single
-separators between groups: any kind of space (no line break), ``-``, ``.``,
-``_`` or ``:``. Identifiers zplan makes itself (UUIDs, hex digests such as
+separators between groups: any kind of space (no line break) or ``-``; or
+``.``, ``_`` or ``:`` between groups of three or more digits, as cards are
+printed. Identifiers zplan makes itself (UUIDs, hex digests such as
 plan ids, audit heads and lock ids) are not masked, so they stay usable.
 
 Imports nothing from zplan: every stage may use it.
@@ -20,7 +21,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 # One separator between groups of digits: a space of any kind (not a line break), - . _ :
-SEPARATOR = r"(?:[^\S\r\n\f\v\x1c-\x1e\x85\u2028\u2029]|[-._:])"
+SEPARATOR = r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000._:-]"
 _SEPARATORS = re.compile(SEPARATOR)
 # Runs of digits with single separators between them: where card numbers hide.
 _DIGIT_RUN = re.compile(rf"[0-9]+(?:{SEPARATOR}[0-9]+)*+")  # possessive: no backtracking
@@ -62,8 +63,14 @@ def luhn_sums(group: str) -> tuple[int, int, int]:
     )
 
 
+_DROP_SEPARATORS = dict.fromkeys(
+    [ord(c) for c in " \t\u00a0\u1680\u202f\u205f\u3000._:-"] + list(range(0x2000, 0x200B))
+)
+
+
 def digits_of(text: str) -> str:
-    return _SEPARATORS.sub("", text)
+    """The digits of a run (its separators dropped)."""
+    return text.translate(_DROP_SEPARATORS)
 
 
 def card_numbers(text: str) -> list[Card]:
@@ -82,11 +89,31 @@ def card_numbers(text: str) -> list[Card]:
         digits = digits_of(written)
         if len(digits) < 13:
             continue
-        if len(digits) <= 19 and luhn(digits) and not _DATE_TIME.fullmatch(written):
+        if len(digits) <= 19 and luhn(digits) and _printed(written):
             found.append(Card(run.start(), written, digits))
             continue
-        found.extend(_cards_within(text, run))
+        found.extend(card for card in _cards_within(text, run) if _printed(card.text))
     return found
+
+
+_LOOSE = re.compile(r"[._:]")
+
+
+def _printed(written: str) -> bool:
+    """Whether a run of digits can be a card as people write one.
+
+    Spaces and dashes may stand anywhere. Dots, underscores and colons separate
+    a card's groups only as a card is printed: two or more of them, between
+    groups of three or more digits (``4111.1111.1111.1111``), so that a float
+    (``0.30000000000000004``) or a date and time (``2026-11-27 10:00:00``) is
+    not taken for one.
+    """
+    if _DATE_TIME.fullmatch(written):
+        return False
+    if not _LOOSE.search(written):
+        return True
+    groups = _GROUP.findall(written)
+    return len(groups) >= 3 and all(len(group) >= 3 for group in groups)
 
 
 def _cards_within(text: str, run: re.Match[str]) -> Iterator[Card]:

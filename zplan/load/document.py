@@ -586,8 +586,11 @@ class _Builder:
             raise _Stop
 
     def scalar(self, event: yaml.ScalarEvent, line: int, column: int) -> None:
-        for card in card_numbers(event.value):  # the decoded value, keys included
-            self.cards.append((line, column, card))
+        value = event.value
+        raw = self.document.text[event.start_mark.index : event.end_mark.index]
+        if raw not in (value, f'"{value}"', f"'{value}'"):  # escapes, folding: scan it
+            for card in card_numbers(value):  # the decoded value, keys included
+                self.cards.append((line, column, card))
         top = self.stack[-1] if self.stack else None
         if top is not None and top.is_map and top.key is None:
             self.mapping_key(top, event, line, column)
