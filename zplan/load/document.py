@@ -587,7 +587,8 @@ class _Builder:
 
     def scalar(self, event: yaml.ScalarEvent, line: int, column: int) -> None:
         value = event.value
-        raw = self.document.text[event.start_mark.index : event.end_mark.index]
+        start, end = event.start_mark, event.end_mark
+        raw = self.document.text[start.index : end.index] if start and end else None
         if raw not in (value, f'"{value}"', f"'{value}'"):  # escapes, folding: scan it
             for card in card_numbers(value):  # the decoded value, keys included
                 self.cards.append((line, column, card))
