@@ -22,7 +22,10 @@ MARKER = "<!-- zplan-plan -->"
 LIMIT = 65_000
 
 
-_PUNCTUATION = re.compile(r"([!-%'-/:;=?\[-`{-~])")  # ASCII punctuation but & < > @
+# What can start markup in the middle of a line (inert text never starts one): emphasis,
+# code, links, tables, strikethrough, escapes; ':' before '//' (URL autolinks) and
+# '.' after 'www' (www. autolinks). '&', '<', '>' become entities; '@' and '#' spans.
+_PUNCTUATION = re.compile(r"([\\`*_\[\]|~]|:(?=//)|(?<=[wW]{3})\.)")
 _HTML_ONLY = re.compile(r"[<>&]")
 
 
@@ -34,9 +37,12 @@ def _visible(text: str) -> str:
 def inert(text: str) -> str:
     """Untrusted text, rendered as the characters it holds and nothing else.
 
-    Every ASCII punctuation character is backslash-escaped (``<``, ``>`` and ``&``
-    written as entities, so that not even the raw comment holds a tag): no HTML, links,
-    images, emphasis, headings, lists, tables, entities or autolinks. GitHub
+    Every character that can start markup inside a line is backslash-escaped
+    (``<``, ``>`` and ``&`` written as entities, so that not even the raw comment
+    holds a tag): no HTML, links, images, emphasis, code, tables, strikethrough,
+    entities or autolinks (``$`` is left as written: money is shown with it). (Inert text never starts a line: the template
+    always writes something before it, so list, heading and quote markers in it
+    are plain characters.) GitHub
     makes mentions, e-mail links and issue references out of ``@`` and ``#``
     even when escaped, so each ``@`` and ``#`` stands alone in an empty
     ``<span>``: what reads ``@octocat`` notifies nobody. Line breaks, control,
@@ -44,7 +50,7 @@ def inert(text: str) -> str:
     """
     escaped = _PUNCTUATION.sub(r"\\\1", _visible(text))
     escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return escaped.replace("@", "<span>@</span>").replace("\\#", "<span>#</span>")
+    return escaped.replace("@", "<span>@</span>").replace("#", "<span>#</span>")
 
 
 def code(text: str, *, table: bool = True) -> str:
