@@ -68,6 +68,7 @@ HOSTILE = [
 ALLOWED_TAGS = {
     "p", "h3", "table", "thead", "tbody", "tr", "th", "td", "code", "strong",
     "details", "summary", "b", "span", "ul", "li", "blockquote", "sub",
+    "h4", "pre",  # the forecast's heading and chart
 }  # fmt: skip
 MENTION = re.compile(r"(?:^|[^\w`/])@[A-Za-z0-9]")
 REFERENCE = re.compile(r"(?:^|[^\w&])#[0-9]|\bGH-[0-9]")
