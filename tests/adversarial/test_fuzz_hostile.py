@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from tests.adversarial.support import EXAMPLES
 from tests.adversarial.test_hostile_cards import _leaks, cards, spellings
-from tests.conftest import TODAY
+from tests.conftest import TODAY, init_store
 from tests.render.test_markdown_injection import ALLOWED_TAGS, HOSTILE, _github_html
 
 ACME = (EXAMPLES / "accounts" / "acme.yaml").read_text()
@@ -107,6 +107,7 @@ def _run(directory: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 def _check(directory: Path, entries: list[tuple[str, str, str]]) -> None:
     card_digits = _build(directory, entries)
+    init_store(str(directory / "s.db"))
     outputs = []
     started = time.monotonic()
     for argv in (

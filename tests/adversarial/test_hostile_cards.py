@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from zplan.load.document import load_text
 from zplan.redact import card_numbers, luhn, mask_cards
 
-from tests.conftest import TODAY, invoke
+from tests.conftest import TODAY, init_store, invoke
 
 CARD = "4111111111111111"
 OWNER = "owner@acme.example"
@@ -86,7 +86,8 @@ def test_card_spellings_in_payment_ref_are_refused(tmp_path: Path, value: str) -
         assert result.code == 1, result.output
         assert "card" in result.output
         assert _leaks(result.output, CARD) == [], result.output
-    plan = invoke(["--state", str(tmp_path / "s.db"), "--at", TODAY, "plan", str(path)])
+    state = init_store(str(tmp_path / "s.db"))
+    plan = invoke(["--state", state, "--at", TODAY, "plan", str(path)])
     assert plan.code == 1 and _leaks(plan.output, CARD) == []
 
 
@@ -145,7 +146,7 @@ def test_generated_ids_are_not_masked() -> None:
 def test_a_short_payment_ref_is_never_shown(tmp_path: Path) -> None:
     path = tmp_path / "acme.yaml"
     path.write_text(subscription(ref="pm42"), encoding="utf-8")
-    state = str(tmp_path / "s.db")
+    state = init_store(str(tmp_path / "s.db"))
     applied = invoke(
         ["--state", state, "--at", TODAY, "--actor", OWNER, "apply", str(path), "--auto-approve"]
     )
@@ -185,7 +186,7 @@ def test_card_like_arguments_are_never_echoed(
     tmp_path: Path, argv: list[str], spelling: str
 ) -> None:
     (tmp_path / "acme.yaml").write_text(subscription(), encoding="utf-8")
-    state = str(tmp_path / "s.db")
+    state = init_store(str(tmp_path / "s.db"))
     invoke(
         ["--state", state, "--at", TODAY, "--actor", OWNER, "apply", "acme.yaml", "--auto-approve"]
     )
@@ -271,6 +272,8 @@ def test_no_output_shows_eight_digits_of_a_card(tmp_path: Path, data: st.DataObj
     path = tmp_path / (f"{written}.yaml" if place == "file name" else "acme.yaml")
     path.write_text(PLACES[place](written), encoding="utf-8")
     state = str(tmp_path / "s.db")
+    if not Path(state).exists():
+        init_store(state)
     outputs = []
     for fmt in ("text", "json", "github"):
         outputs.append(invoke(["validate", str(path), "--format", fmt]))

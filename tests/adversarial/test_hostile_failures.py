@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.support import EXAMPLES
-from tests.conftest import TODAY, Result, invoke
+from tests.conftest import TODAY, Result, init_store, invoke
 
 OWNER = "owner@acme.example"
 ACME = EXAMPLES / "accounts" / "acme.yaml"
@@ -37,7 +37,7 @@ def _one_clear_error(result: Result) -> None:
 
 def _bought(tmp_path: Path) -> str:
     shutil.copy(ACME, tmp_path / "acme.yaml")
-    state = str(tmp_path / "store" / "state.db")
+    state = init_store(str(tmp_path / "store" / "state.db"))
     bought = invoke(
         ["--state", state, "--at", TODAY, "--actor", OWNER, "apply", "acme.yaml", "--auto-approve"]
     )
@@ -152,7 +152,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_lock(tmp_path: Path, kib: int) ->
         (accounts / f"a{index:02}.yaml").write_text(
             text.replace("subdomain: acme", f"subdomain: acme{index:02}")
         )
-    state = str(tmp_path / "store" / "state.db")
+    state = init_store(str(tmp_path / "store" / "state.db"))
     argv = [
         "--state",
         state,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.support import EXAMPLES
-from tests.conftest import TODAY, invoke
+from tests.conftest import TODAY, init_store, invoke
 
 ACME = EXAMPLES / "accounts" / "acme.yaml"
 OWNER = "owner@acme.example"
@@ -30,7 +30,7 @@ def test_invisible_characters_are_shown_escaped_everywhere(
     else:
         name = f"ac{char}me.yaml"
     (tmp_path / name).write_text(text, encoding="utf-8")
-    state = str(tmp_path / "s.db")
+    state = init_store(str(tmp_path / "s.db"))
     runs = [invoke(["validate", name, "--format", fmt]) for fmt in ("text", "json", "github")]
     runs += [
         invoke(["--state", state, "--at", TODAY, "plan", name, "--format", fmt])

@@ -20,7 +20,7 @@ import pytest
 from zplan.load.document import MAX_BYTES, load_file, read_bounded
 
 from tests.adversarial.support import EXAMPLES
-from tests.conftest import TODAY, invoke
+from tests.conftest import TODAY, init_store, invoke
 
 ACME = EXAMPLES / "accounts" / "acme.yaml"
 
@@ -87,7 +87,8 @@ def test_a_hostile_directory_is_scanned_quickly_with_one_diagnostic_each(tmp_pat
 
 def test_plan_reports_them_too_and_plans_the_rest(tmp_path: Path) -> None:
     expected = _hostile_tree(tmp_path)
-    result = invoke(["--state", str(tmp_path / "s.db"), "--at", TODAY, "plan", "accounts"])
+    state = init_store(str(tmp_path / "s.db"))
+    result = invoke(["--state", state, "--at", TODAY, "plan", "accounts"])
     assert result.code == 1, result.output
     for name in expected:
         assert f"accounts/{name}:1:1: error" in result.out, name

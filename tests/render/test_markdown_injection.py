@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TODAY, invoke
+from tests.conftest import TODAY, init_store, invoke
 
 cmarkgfm = pytest.importorskip("cmarkgfm")
 
@@ -160,7 +160,7 @@ def _comment(directory: Path, hostile: str) -> str:
         _file("fourth", admins=(hostile + "@evil.example",)), encoding="utf-8"
     )
     (accounts / "z.yaml").write_text(_file("zlast"), encoding="utf-8")
-    state = str(directory / "store" / "state.db")
+    state = init_store(str(directory / "store" / "state.db"))
     result = invoke(
         ["--state", state, "--at", TODAY, "plan", str(accounts), "--format", "markdown"]
     )

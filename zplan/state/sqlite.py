@@ -208,10 +208,10 @@ class SqliteStore(SqlStore):
 
     @contextlib.contextmanager
     def _write_tx(self) -> Iterator[Any]:
-        if self.read_only:
-            why = self.why_read_only or "it was opened for reading only"
+        if getattr(self, "why_read_only", None) is not None:  # memory() makes no why
             raise StateError(
-                f"cannot write the state store {self.path}: {why}; nothing was written",
+                f"cannot write the state store {self.path}: {self.why_read_only}; "
+                "nothing was written",
                 hint="commands that only read (plan, history, state show, export) work; "
                 "to apply, run where the store is writable",
             )
