@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "zplan"
 
 # The values at the top of the package: every stage may import them, they import no stage.
-VALUES = {"model", "money", "errors", "clock", "diagnostics"}
+VALUES = {"model", "money", "errors", "clock", "diagnostics", "redact"}
 STAGES = {
     "load",
     "plan",

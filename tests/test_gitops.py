@@ -641,7 +641,7 @@ def test_pull_request_comment_renders_as_html(zplan: Zplan, state: str, tmp_path
     assert rows[-1][1].startswith("<strong>$") and rows[-1][1].endswith("/mo</strong>")
     assert "<p>17 accounts without changes.</p>" in html
     assert html.count("<details>") == html.count("</details>") == 3
-    assert "<summary><b>bellhop</b>: 0 to add, 1 to change" in html
+    assert "<summary><b><code>bellhop</code></b>: 0 to add, 1 to change" in html
     # Inside each <details>, the change list is a real table, not pipes in a paragraph.
     assert (
         html.count("<table>") == 1 + 3 + 3 + 1

@@ -245,7 +245,7 @@ class PaymentRef(NamedTuple):
 
     @property
     def masked(self) -> str:
-        return f"(sensitive, …{self.last4})"
+        return f"(sensitive, …{self.last4})" if self.last4 else "(sensitive)"
 
 
 class Payment(NamedTuple):

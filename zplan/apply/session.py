@@ -27,7 +27,7 @@ from zplan.apply.planfile import (
     verify,
 )
 from zplan.clock import Clock
-from zplan.errors import PlanFileError, RefusedError, ZplanError
+from zplan.errors import LockHeld, PlanFileError, RefusedError, StateError, ZplanError
 from zplan.load.catalog import Catalog
 from zplan.load.document import Document
 from zplan.model import Account, AccountPlan, Change, Desired, Kind, Plan
@@ -164,7 +164,7 @@ def _stored_invoice(invoice: dict[str, Any], account: Account, plan_id: str) -> 
         ref = account.subscription.payment.ref
         payment = {
             "method": account.subscription.payment.method,
-            "ref": None if ref is None else f"…{ref.last4}",
+            "ref": None if ref is None else (f"…{ref.last4}" if ref.last4 else "(sensitive)"),
         }
     return {**invoice, "payment": payment, "plan_id": plan_id}
 
@@ -233,6 +233,17 @@ def write_plans(
         except AlreadyApplied as exc:
             outcome.already[plan.subdomain] = exc.when
             continue
+        except LockHeld:
+            raise
+        except StateError as exc:  # the store failed: say what was written before it did
+            written = (
+                f"written before it: {', '.join(outcome.applied)}"
+                if outcome.applied
+                else "no account was written"
+            )
+            raise StateError(
+                f"{exc.message} (writing {plan.subdomain}; {written})", hint=exc.hint
+            ) from None
         outcome.applied.append(plan.subdomain)
         outcome.heads[plan.subdomain] = (versions[-1].account.serial, head)
         if body is not None:

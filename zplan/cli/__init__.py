@@ -11,9 +11,13 @@ May import every stage; no stage ever imports it (it is never imported from belo
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import click
 
@@ -30,8 +34,67 @@ from zplan.cli import (  # noqa: F401 - registers the commands
 )
 from zplan.cli.options import cli
 from zplan.errors import ExitCode, ZplanError
+from zplan.redact import scrub
 
 # The boundary ------------------------------------------------------------------
+
+
+class _Scrubbed(io.TextIOBase):
+    """A text stream that shows nothing it must not: every write goes through ``scrub``.
+
+    Card numbers are masked, passwords in URLs hidden, invisible characters
+    escaped, whatever printed them (zplan, click's usage errors, a renderer).
+    Text is held until a line ends or the stream is flushed (click flushes after
+    every echo), so a number written in two pieces is still seen whole.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__()
+        self.inner = inner
+        self.pending = ""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.inner, "encoding", None) or "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return bool(self.inner.isatty())
+
+    def fileno(self) -> int:
+        return int(self.inner.fileno())
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        if "\n" in text:
+            done, _, self.pending = self.pending.rpartition("\n")
+            self.inner.write(scrub(done + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            text, self.pending = self.pending, ""
+            self.inner.write(scrub(text))
+        self.inner.flush()
+
+
+@contextlib.contextmanager
+def _scrubbed_output() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Scrubbed(sys.stdout), _Scrubbed(sys.stderr)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        sys.stdout, sys.stderr = saved
 
 
 def _crash_log(exc: BaseException) -> str:
@@ -41,17 +104,59 @@ def _crash_log(exc: BaseException) -> str:
     fd, path = tempfile.mkstemp(prefix="zplan-crash-", suffix=".log")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(f"zplan {__version__}, Python {sys.version}\n")
-        handle.write(f"argv: {_scrub(sys.argv)}\n\n")
-        handle.write("".join(traceback.format_exception(exc)))
+        handle.write(f"argv: {_scrub(sys.argv)}\n")
+        for name in sorted(os.environ):
+            if name.startswith("ZPLAN_") and name != "ZPLAN_TEST_GUARD":
+                handle.write(f"{name}={_env_value(name)}\n")
+        handle.write("\n")
+        handle.write(scrub("".join(traceback.format_exception(exc))))
     return path
 
 
+_SECRET_NAMES = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
+
+
+def _env_value(name: str) -> str:
+    """An environment value for the crash log: hidden whole when its name says it is a
+    secret (a Zendesk token, a signing key), scrubbed like argv otherwise."""
+    if any(part in name.upper() for part in _SECRET_NAMES):
+        return "***"
+    return _scrub([os.environ[name]])[0]
+
+
 def _scrub(argv: Sequence[str]) -> list[str]:
-    return [a if len(a) < 200 else a[:200] + "…" for a in argv]
+    """Arguments as the crash log shows them: no secret, no card number, not too long."""
+    shown = [scrub(a) for a in argv]
+    return [a if len(a) < 200 else a[:200] + "…" for a in shown]
+
+
+# Failures of the machine, not of zplan: one line, what and where.
+_ENVIRONMENT = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file size limit (ulimit -f) is reached",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EIO: "an input/output error",
+}
+
+
+def _environment_error(exc: OSError) -> str | None:
+    reason = _ENVIRONMENT.get(exc.errno or 0)
+    if reason is None:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"Error: {reason}{where}: nothing more was written\n  hint: fix that and run the command again"
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (the one place errors are turned into codes)."""
+    with _scrubbed_output():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="zplan", standalone_mode=False
@@ -75,15 +180,25 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.ERROR)
-    except Exception as exc:
-        path = _crash_log(exc)
-        click.echo(
-            f"zplan hit an unexpected error ({type(exc).__name__}); please report it as a "
-            f"bug with the details in {path}",
-            err=True,
-        )
+    except OSError as exc:
+        line = _environment_error(exc)
+        if line is None:
+            return _unexpected(exc)
+        click.echo(line, err=True)
         return int(ExitCode.ERROR)
+    except Exception as exc:
+        return _unexpected(exc)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _unexpected(exc: Exception) -> int:
+    path = _crash_log(exc)
+    click.echo(
+        f"zplan hit an unexpected error ({type(exc).__name__}); please report it as a "
+        f"bug with the details in {path}",
+        err=True,
+    )
+    return int(ExitCode.ERROR)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from zplan.cli.options import (
     cli,
     command,
     settings,
+    write_private,
 )
 from zplan.errors import ExitCode, ZplanError
 
@@ -45,7 +46,9 @@ def export_command(ctx: click.Context, subdomain: str, output: str | None) -> in
     per_account = {a.id for a in catalog.addons.values() if a.unit.value == "account"}
     text = export_yaml(account, per_account_addons=per_account)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        from zplan.redact import scrub
+
+        write_private(Path(output), scrub(text))
         click.echo(f"Wrote {output}.", err=True)
     else:
         click.echo(text, nl=False)

@@ -3,6 +3,7 @@ with examples, settings from options and environment, the progress bar, plan ren
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -108,12 +109,18 @@ def settings(ctx: click.Context, *, stream: Any = None) -> Settings:
 
 def check_actor(actor: str) -> None:
     """An actor is an e-mail address (what the store's owner and billing admins are)."""
-    from zplan.load.rules import looks_like_email
+    from zplan.load.rules import looks_like_email, odd_character
 
     if not looks_like_email(actor):
         raise UsageError(
             "--actor / ZPLAN_ACTOR / git user.email: not an e-mail address",
             hint="the actor is compared with the owner and billing admins on record, by e-mail",
+        )
+    odd = odd_character(actor)
+    if odd:
+        raise UsageError(
+            f"--actor / ZPLAN_ACTOR / git user.email: the address could pass for another: {odd}",
+            hint="write the address in one script, as the mail server knows it",
         )
 
 
@@ -254,6 +261,42 @@ def render_plan(document: dict[str, Any], fmt: str, color: bool) -> str:
 
 
 def write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    """Write ``text`` to ``path`` (0600) whole, or leave nothing there and say why in one line.
+
+    The text goes to a temporary file beside ``path``, renamed over it once on disk,
+    so that a full disk or a missing directory never leaves half a file.
+    """
+    import errno
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path(".")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        hints = {
+            errno.ENOENT: f"the directory {directory} does not exist: create it first",
+            errno.ENOTDIR: f"{directory} is not a directory",
+            errno.EACCES: f"you may not write in {directory}",
+            errno.EPERM: f"you may not write in {directory}",
+            errno.EROFS: f"{directory} is on a read-only file system",
+            errno.ENOSPC: "the disk is full: free some space and run the command again",
+            errno.EDQUOT: "your disk quota is used up: free some space and run it again",
+            errno.EFBIG: "the file size limit (ulimit -f) is reached: raise it",
+            errno.EISDIR: f"{path} is a directory: give a file name",
+        }
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror or exc}; nothing was written",
+            hint=hints.get(exc.errno or 0),
+        ) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -13,13 +13,14 @@ import enum
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from zplan.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
-from zplan.errors import ZplanError
+from zplan.errors import UsageError, ZplanError
 from zplan.load import schema
 from zplan.load.document import Document, load_bytes, load_file
 from zplan.model import Cycle, Duration, Promotion
@@ -161,6 +162,11 @@ def load_catalog(path: str | None) -> Catalog:
     """The active catalog: the file at ``path``, or the one shipped with zplan."""
     if not path:
         return _default_catalog()
+    if not os.path.lexists(path):
+        raise UsageError(
+            f"--catalog {path}: not found (cannot read the file: no such file or directory)",
+            hint="give the path of a price book, or leave --catalog out for the shipped one",
+        )
     document = load_file(Path(path), path)
     if document.ok and document.kind is not document.kind.CATALOG:
         document.diagnostics.append(

@@ -18,9 +18,9 @@ point every diagnostic at the right line and column.
 from __future__ import annotations
 
 import enum
+import os
 import re
-from collections import deque
-from collections.abc import Iterator
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,6 +29,7 @@ import yaml
 
 from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
 from zplan.load.yamlerrors import Explained, explain
+from zplan.redact import Card, card_numbers, luhn, mask_cards
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
@@ -81,14 +82,6 @@ _ALLOWED_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
-# Runs of digits with single spaces or dashes between them: where card numbers hide.
-_DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*+")  # possessive: no backtracking stack
-_GROUP = re.compile(r"[0-9]+")
-# Inside a run, consecutive groups of three or more digits: how cards are printed.
-_STRETCH = re.compile(r"(?<![0-9])[0-9]{3,}(?:[ -][0-9]{3,})*+(?![0-9])")
-# Luhn: b"0".."9" as 0..9, and 0..9 doubled, less 9 when that passes 9.
-_PLAIN_BYTES = bytes((b - 48) % 256 for b in range(256))
-_DOUBLED_BYTES = bytes((2 * b - 9 if b > 4 else 2 * b) if b < 10 else 0 for b in range(256))
 
 
 class FileKind(enum.Enum):
@@ -181,21 +174,72 @@ def load_file(path: Path, display: str | None = None) -> Document:
     """Read and load one file; every problem becomes a diagnostic, never an exception."""
     name = display if display is not None else str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return _fail(
-                name,
-                "",
-                1,
-                1,
-                "file-too-large",
-                f"the file is {size:,} bytes; zplan reads files of at most 1 MiB",
-                "a subscription file is a few dozen lines; is this the right file?",
-            )
-        raw = path.read_bytes()
+        raw = read_bounded(path)
+    except _NotAFile as exc:
+        return _fail(
+            name,
+            "",
+            1,
+            1,
+            "not-a-file",
+            f"this is {exc}, not a regular file; zplan does not read it",
+            "a subscription file is a regular file",
+        )
     except OSError as exc:
         return _fail(name, "", 1, 1, "unreadable", f"cannot read the file: {exc.strerror}")
+    if len(raw) > MAX_BYTES:
+        return _fail(
+            name,
+            "",
+            1,
+            1,
+            "file-too-large",
+            "the file is more than 1 MiB; zplan reads files of at most 1 MiB",
+            "a subscription file is a few dozen lines; is this the right file?",
+        )
     return load_bytes(raw, name)
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a file that is not a regular one is, for a message."""
+    return next((text for test, text in _KINDS if test(mode)), "not a regular file")
+
+
+class _NotAFile(Exception):
+    """A FIFO, a socket, a device or a directory where a file was expected."""
+
+
+def read_bounded(path: Path, limit: int = MAX_BYTES + 1) -> bytes:
+    """At most ``limit`` bytes of a regular file, whatever its size says (``/proc`` says 0).
+
+    Opened without blocking (a FIFO would wait for a writer) and checked to be a
+    regular file before a byte is read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotAFile(kind_of(mode))
+        chunks, total = [], 0
+        while total < limit:
+            chunk = os.read(fd, min(1 << 16, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def load_bytes(raw: bytes, name: str) -> Document:
@@ -251,6 +295,14 @@ def load_text(text: str, name: str) -> Document:
         reported_to = max(reported_to, card.start + len(card.text))
     builder = _Builder(document)
     builder.run()
+    # A number the raw text does not show: spelled with YAML escapes ("\x34111…"),
+    # folded across lines, or split by a quoted line continuation.
+    known = {card.digits for card in cards}
+    for line, column, card in builder.cards:
+        if card.digits not in known:
+            known.add(card.digits)
+            cards.append(card)
+            card_problems.append(replace(_card_problem(name, text, card), line=line, column=column))
     # Other problems may quote the text that holds the number (a key, a tag, a
     # YAML 1.1 number): mask it there too, so that it is never echoed back.
     others = [_redact(d, cards) for d in document.diagnostics]
@@ -272,78 +324,10 @@ def _fail(
     return document
 
 
-def _luhn(digits: str) -> bool:
-    return _luhn_sums(digits)[1] % 10 == 0
-
-
-class _Card(NamedTuple):
-    start: int  # offset in the text
-    text: str  # as written, separators included
-    digits: str
-
-
-def _card_numbers(text: str) -> list[_Card]:
-    """Everything in ``text`` that looks like a payment card number.
-
-    That is a run of 13 to 19 digits (single spaces or dashes between them
-    allowed) that passes the Luhn check; or, inside a longer run, consecutive
-    groups of three or more digits, the way cards are printed (4-4-4-4, 4-6-5),
-    13 to 19 digits in all and passing the check. The second form finds the
-    number in ``&a1 4111 1111 1111 1111`` or ``id 7 4111-1111-1111-1111``,
-    where a stray digit before it joins the run.
-    """
-    found = []
-    for run in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", run.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            found.append(_Card(run.start(), run.group(), digits))
-            continue
-        if len(digits) < 13:
-            continue
-        found.extend(_cards_within(text, run))
-    return found
-
-
-def _cards_within(text: str, run: re.Match[str]) -> Iterator[_Card]:
-    """The printed-card windows of a long run (see ``_card_numbers``).
-
-    Linear in the run's length, and streaming: a window spans at most six groups
-    (19 digits in groups of 3 or more), so only the last six are kept.
-    """
-    sums: dict[str, tuple[int, int, int]] = {}  # a group's digits -> _luhn_sums
-    for stretch in _STRETCH.finditer(text, run.start(), run.end()):
-        if stretch.end() - stretch.start() < 13:
-            continue
-        window: deque[tuple[int, int, int, int]] = deque(maxlen=6)
-        for group in _GROUP.finditer(text, stretch.start(), stretch.end()):
-            value = group.group()
-            known = sums.get(value)
-            if known is None:
-                known = sums[value] = _luhn_sums(value)
-            window.append((group.start(), *known))
-            count = total = 0
-            for start, length, last, inner in reversed(window):  # windows ending here
-                total += last if count % 2 == 0 else inner
-                count += length
-                if count > 19:
-                    break
-                if count >= 13 and total % 10 == 0:
-                    # Overlapping windows are all reported: a stray group before the
-                    # number may pass by chance, and must not hide the number itself.
-                    written = text[start : group.end()]
-                    yield _Card(start, written, re.sub(r"[ -]", "", written))
-
-
-def _luhn_sums(group: str) -> tuple[int, int, int]:
-    """A group's length and its Luhn sums: as the last group of a number (its last
-    digit not doubled), and with an odd count of digits after it."""
-    values = group[::-1].encode("ascii").translate(_PLAIN_BYTES)
-    kept, other = values[0::2], values[1::2]
-    return (
-        len(values),
-        sum(kept) + sum(other.translate(_DOUBLED_BYTES)),
-        sum(kept.translate(_DOUBLED_BYTES)) + sum(other),
-    )
+# The card scan is zplan.redact's (one mechanism for files and for every output).
+_luhn = luhn
+_Card = Card
+_card_numbers = card_numbers
 
 
 def _card_problem(name: str, text: str, card: _Card) -> Diagnostic:
@@ -366,8 +350,6 @@ def _card_problem(name: str, text: str, card: _Card) -> Diagnostic:
 
 
 def _redact(diagnostic: Diagnostic, cards: list[_Card]) -> Diagnostic:
-    if not cards:
-        return diagnostic
     secrets = []
     for card in cards:
         masked = f"…{card.digits[-4:]}"
@@ -377,7 +359,7 @@ def _redact(diagnostic: Diagnostic, cards: list[_Card]) -> Diagnostic:
     def mask(value: str) -> str:
         for secret, masked in secrets:
             value = value.replace(secret, masked)
-        return value
+        return mask_cards(value)
 
     return replace(
         diagnostic,
@@ -419,6 +401,7 @@ class _Builder:
         self.document = document
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchor] = {}
+        self.cards: list[tuple[int, int, Card]] = []  # card numbers in decoded scalars
         self.count = 0
         self.documents = 0
 
@@ -603,6 +586,12 @@ class _Builder:
             raise _Stop
 
     def scalar(self, event: yaml.ScalarEvent, line: int, column: int) -> None:
+        value = event.value
+        start, end = event.start_mark, event.end_mark
+        raw = self.document.text[start.index : end.index] if start and end else None
+        if raw not in (value, f'"{value}"', f"'{value}'"):  # escapes, folding: scan it
+            for card in card_numbers(value):  # the decoded value, keys included
+                self.cards.append((line, column, card))
         top = self.stack[-1] if self.stack else None
         if top is not None and top.is_map and top.key is None:
             self.mapping_key(top, event, line, column)

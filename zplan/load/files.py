@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,9 +20,10 @@ from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
 from zplan.errors import UsageError
 from zplan.load import schema
 from zplan.load.catalog import Catalog, check_catalog
-from zplan.load.document import Document, FileKind, load_file
+from zplan.load.document import Document, FileKind, kind_of, load_file
 from zplan.load.rules import check_subscription, control_characters
 from zplan.model import Desired
+from zplan.redact import card_numbers, mask_cards
 
 
 @dataclass(slots=True)
@@ -64,21 +66,155 @@ def skip_note(count: int) -> str:
     return f"skipped {count} files that are not zplan files"
 
 
-def expand(paths: Sequence[str]) -> Iterator[tuple[Path, str, bool]]:
-    """(path, display name, named on the command line) for every file under ``paths``."""
+def expand(
+    paths: Sequence[str], problems: list[Diagnostic] | None = None
+) -> Iterator[tuple[Path, str, bool]]:
+    """(path, display name, named on the command line) for every file under ``paths``.
+
+    Only regular files are given out. A symlink is followed only to a regular
+    file inside the directory scanned (for a file named on the command line,
+    inside its own directory or the working directory), never into a hidden
+    directory such as ``.git``. Devices, FIFOs, sockets, links that lead
+    elsewhere, loops and unreadable directories are each one diagnostic in
+    ``problems`` (an error: an account file that cannot be read must not be
+    left out of a plan silently); none is opened.
+    """
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(names):
-                    if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                        found = Path(root) / name
-                        yield found, str(found), False
-        elif path.exists():
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            raise UsageError(f"{given}: no such file or directory") from None
+        except OSError as exc:
+            raise UsageError(f"{given}: cannot read it: {exc.strerror}") from None
+        if stat.S_ISDIR(info.st_mode) or (stat.S_ISLNK(info.st_mode) and path.is_dir()):
+            yield from _walk(path, str(path), problems)
+            continue
+        roots = [path.absolute().parent, Path.cwd()]
+        problem = _unsafe(path, info, roots)
+        if problem is None:
             yield path, given, True
-        else:
-            raise UsageError(f"{given}: no such file or directory")
+        elif problems is not None:
+            problems.append(_scan_problem(given, *problem))
+
+
+_YAML = (".yaml", ".yml")
+
+
+def _walk(
+    top: Path, shown: str, problems: list[Diagnostic] | None
+) -> Iterator[tuple[Path, str, bool]]:
+    """The files of a directory tree, sorted, depth first; hidden entries skipped."""
+    root = Path(os.path.realpath(top))
+    stack = [(top, shown)]
+    while stack:
+        directory, name = stack.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            if problems is not None:
+                problems.append(
+                    _scan_problem(
+                        name,
+                        "unreadable-directory",
+                        f"cannot read this directory: {exc.strerror}; the files in it are "
+                        "not checked",
+                        "make it readable, or move it out of the scanned directory",
+                    )
+                )
+            continue
+        below = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(directory) / entry.name
+            display = str(Path(name) / entry.name)
+            try:
+                info = path.lstat()
+            except OSError:
+                continue  # gone since the directory was read
+            if stat.S_ISDIR(info.st_mode):
+                below.append((path, display))
+                continue
+            if not entry.name.endswith(_YAML):
+                if stat.S_ISLNK(info.st_mode) and problems is not None:
+                    problem = _link_to_directory(path)
+                    if problem:
+                        problems.append(_scan_problem(display, *problem))
+                continue
+            problem = _unsafe(path, info, [root])
+            if problem is None:
+                yield path, display, False
+            elif problems is not None:
+                problems.append(_scan_problem(display, *problem))
+        stack.extend(reversed(below))
+
+
+def _unsafe(path: Path, info: os.stat_result, roots: list[Path]) -> tuple[str, str, str] | None:
+    """Why ``path`` must not be opened (code, message, hint), or None for a regular file."""
+    if stat.S_ISREG(info.st_mode):
+        return None
+    if not stat.S_ISLNK(info.st_mode):
+        return (
+            "not-a-file",
+            f"this is {kind_of(info.st_mode)}, not a regular file; zplan does not open it",
+            "a subscription file is a regular file",
+        )
+    try:
+        target = Path(os.path.realpath(path, strict=True))
+        target_info = target.stat()
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ELOOP:
+            return ("symlink-loop", "this symbolic link leads round in a loop", "remove it")
+        return ("broken-symlink", "this symbolic link leads to nothing", "remove it")
+    if not stat.S_ISREG(target_info.st_mode):
+        return (
+            "symlink-not-followed",
+            f"this symbolic link leads to {kind_of(target_info.st_mode)}; zplan follows links "
+            "to regular files only",
+            "replace the link with the file itself",
+        )
+    for root in roots:
+        real_root = Path(os.path.realpath(root))
+        if target.is_relative_to(real_root):
+            inside = target.relative_to(real_root).parts
+            if not any(part.startswith(".") for part in inside):
+                return None
+    return (
+        "symlink-not-followed",
+        "this symbolic link leads outside the scanned directory (or into a hidden one); "
+        "zplan does not follow it",
+        "replace the link with the file itself",
+    )
+
+
+def _link_to_directory(path: Path) -> tuple[str, str, str] | None:
+    try:
+        target = path.stat()
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ELOOP:
+            return (
+                "symlink-loop",
+                "this symbolic link leads round in a loop; it is not followed",
+                "remove it",
+            )
+        return None
+    if stat.S_ISDIR(target.st_mode):
+        return (
+            "symlink-not-followed",
+            "this symbolic link to a directory is not followed; the files there are not checked",
+            "name that directory on the command line instead",
+        )
+    return None
+
+
+def _scan_problem(name: str, code: str, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(name, 1, 1, Severity.ERROR, "(file)", code, message, hint)
 
 
 def read(
@@ -90,7 +226,7 @@ def read(
     """Load and check every file under ``paths``."""
     workspace = Workspace()
     seen: set[Path] = set()
-    found = list(expand(paths))
+    found = list(expand(paths, workspace.diagnostics))
     for done, (path, name, named) in enumerate(found, start=1):
         if progress is not None:
             progress("reading", done, len(found))
@@ -111,6 +247,16 @@ def check_file(
     path: Path, name: str, catalog: Catalog, today: dt.date, *, named: bool = True
 ) -> Checked | None:
     """Load and check one file; None for a file found in a directory that is not a zplan file."""
+    if card_numbers(name):  # a name is input too: it would be echoed, and saved in plans
+        document = Document(name, "")
+        problem = _scan_problem(
+            name,
+            "card-number",
+            f"the file name looks like it holds a payment card number ({mask_cards(name)}); "
+            "zplan refuses files that hold card data",
+            "rename the file",
+        )
+        return Checked(document, FileKind.OTHER, [problem])
     document = load_file(path, name)
     if not named and _parsed_but_not_a_mapping(document):
         return None  # a YAML list or scalar (a playbook, say): not zplan's

@@ -23,6 +23,7 @@ from zplan.model import (
     PaymentRef,
     ProductLine,
 )
+from zplan.redact import looks_like_card
 
 DEFAULT_CURRENCY = "USD"
 
@@ -79,9 +80,72 @@ def _invisible(document: Document, path: tuple[str | int, ...], text: str, *, ke
 
 
 def payment_ref_hash(subdomain: str, ref: str) -> PaymentRef:
-    """The only form in which zplan keeps a payment reference."""
+    """The only form in which zplan keeps a payment reference.
+
+    With its last four characters, when it has eight or more: the last four of a
+    shorter one would show half of it or all of it.
+    """
     digest = hashlib.sha256(f"zplan-payment-ref\0{subdomain}\0{ref}".encode()).hexdigest()
-    return PaymentRef(digest, ref[-4:])
+    return PaymentRef(digest, ref[-4:] if len(ref) >= 8 else "")
+
+
+def odd_character(email: str) -> str | None:
+    """Why an e-mail address could pass for another, or None.
+
+    A character that Unicode folds into another (fullwidth letters, ligatures),
+    or letters from two scripts at once (``fіnance@acme.example`` with a
+    Cyrillic і): each makes an address that reads like someone else's.
+    """
+    import unicodedata
+
+    scripts: dict[str, str] = {}
+    for char in email:
+        if char.isascii():
+            if char.isalpha():
+                scripts.setdefault("LATIN", char)
+            continue
+        name = unicodedata.name(char, f"U+{ord(char):04X}")
+        if unicodedata.normalize("NFKC", char) != char:
+            return f"U+{ord(char):04X} {name} reads like '{unicodedata.normalize('NFKC', char)}'"
+        if not char.isalpha():
+            return f"U+{ord(char):04X} {name}"
+        scripts.setdefault(name.split(" ")[0], char)
+    if len(scripts) > 1:
+        odd = next(c for s, c in scripts.items() if s != "LATIN" or len(scripts) == 1)
+        shown = ", ".join(sorted(scripts))
+        return f"U+{ord(odd):04X} {unicodedata.name(odd, '?')} mixes scripts ({shown})"
+    return None
+
+
+def email_problems(document: Document) -> list[Diagnostic]:
+    """Owner and billing admins that could pass for another address."""
+    account = document.data.get("account") if isinstance(document.data, dict) else None
+    if not isinstance(account, dict):
+        return []
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(account.get("owner"), str):
+        found.append((("account", "owner"), account["owner"]))
+    admins = account.get("billing_admins")
+    if isinstance(admins, list):
+        found += [
+            (("account", "billing_admins", i), a)
+            for i, a in enumerate(admins)
+            if isinstance(a, str)
+        ]
+    problems = []
+    for path, email in found:
+        why = odd_character(email)
+        if why:
+            problems.append(
+                document.error(
+                    path,
+                    "look-alike-email",
+                    f"the e-mail address '{email.encode('unicode_escape').decode('ascii')}' "
+                    f"could pass for another: {why}",
+                    "write the address in one script, as the mail server knows it",
+                )
+            )
+    return problems
 
 
 def check_subscription(
@@ -190,9 +254,20 @@ def check_subscription(
                     )
                 )
 
+    raw_ref = billing.get("payment_ref", UNSET) if "payment_ref" in billing else UNSET
+    if isinstance(raw_ref, str) and looks_like_card(raw_ref):
+        problems.append(
+            document.error(
+                ("billing", "payment_ref"),
+                "card-number",
+                "this payment_ref holds the digits of a payment card number; "
+                "zplan refuses files that hold card data",
+                "give payment_ref the token your payment provider issued (such as pm_…)",
+            )
+        )
+    problems.extend(email_problems(document))
     if any(d.is_error for d in problems):
         return None, problems
-    raw_ref = billing.get("payment_ref", UNSET) if "payment_ref" in billing else UNSET
     payment_ref = (
         UNSET
         if raw_ref is UNSET

@@ -108,7 +108,8 @@ def plan_files(
     """The plan document for every file under ``paths`` (unsigned); ``extras``: policies and
     the forecast, evaluated per account in the process that plans it; ``observing``: what is
     known of the live accounts (the workers inherit it with the context)."""
-    found = _unique(expand(paths))
+    problems: list[Diagnostic] = []
+    found = _unique(expand(paths, problems))
     ctx = Context(catalog, today, actor)
     if observing is not None:
         ctx = ctx._replace(**observing._asdict())
@@ -138,6 +139,10 @@ def plan_files(
             results.append(_plan_one(*item))
             if progress is not None:
                 progress("planning", len(results), len(found))
+    if problems:  # files the scan would not open: errors of the plan, before every file
+        results.append(
+            {"index": -1, "kind": "unread", "diagnostics": [d.to_json() for d in problems]}
+        )
     document = _assemble(results, ctx, store, paths, created_at)
     if extras is not None and extras.active:
         document = finish(document, extras, catalog, today, results)

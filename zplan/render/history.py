@@ -147,6 +147,7 @@ def state_yaml(account: Account, note: str | None = None) -> str:
     data["live"] = account.live  # shown either way: which kind of account this is
     sub = data.get("subscription")
     if sub is not None and sub["payment"]["ref"] is not None:
-        sub["payment"]["ref"] = f"(sensitive, …{sub['payment']['ref']['last4']})"
+        last4 = sub["payment"]["ref"]["last4"]
+        sub["payment"]["ref"] = f"(sensitive, …{last4})" if last4 else "(sensitive)"
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return f"# {note}\n{text}" if note else text

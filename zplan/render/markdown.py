@@ -7,10 +7,14 @@ never are.
 
 from __future__ import annotations
 
+import html
+import re
 from decimal import Decimal
 from typing import Any
 
+from zplan.diagnostics import printable
 from zplan.money import fmt
+from zplan.redact import show_invisible
 from zplan.render.forecast import markdown_section as forecast_section
 from zplan.render.policy import markdown_banner
 
@@ -18,14 +22,67 @@ MARKER = "<!-- zplan-plan -->"
 LIMIT = 65_000
 
 
-def _cell(text: str) -> str:
-    """Text for a table cell or a line: no HTML from a file's values, no breaking the table."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return escaped.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+# What can start markup in the middle of a line (inert text never starts one): emphasis,
+# code, links, tables, strikethrough, escapes; ':' before '//' (URL autolinks) and
+# '.' after 'www' (www. autolinks). '&', '<', '>' become entities; '@' and '#' spans.
+_PUNCTUATION = re.compile(r"([\\`*_\[\]|~]|:(?=//)|(?<=[wW]{3})\.)")
+_HTML_ONLY = re.compile(r"[<>&]")
 
 
-def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+def _visible(text: str) -> str:
+    """No line breaks, control, bidi or zero-width characters: all shown escaped."""
+    return show_invisible(printable(text))
+
+
+def inert(text: str) -> str:
+    """Untrusted text, rendered as the characters it holds and nothing else.
+
+    Every character that can start markup inside a line is backslash-escaped
+    (``<``, ``>`` and ``&`` written as entities, so that not even the raw comment
+    holds a tag): no HTML, links, images, emphasis, code, tables, strikethrough,
+    entities or autolinks (``$`` is left as written: money is shown with it). (Inert text never starts a line: the template
+    always writes something before it, so list, heading and quote markers in it
+    are plain characters.) GitHub
+    makes mentions, e-mail links and issue references out of ``@`` and ``#``
+    even when escaped, so each ``@`` and ``#`` stands alone in an empty
+    ``<span>``: what reads ``@octocat`` notifies nobody. Line breaks, control,
+    bidi and zero-width characters are shown escaped (``\\x0a``, ``\\u202e``).
+    """
+    escaped = _PUNCTUATION.sub(r"\\\1", _visible(text))
+    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("@", "<span>@</span>").replace("#", "<span>#</span>")
+
+
+def code(text: str, *, table: bool = True) -> str:
+    """Untrusted text as an inline code span (paths, keys, subdomains, addresses).
+
+    The fence is one backtick longer than the longest run of backticks inside;
+    in a table ``|`` is escaped (GFM splits cells before it reads code spans).
+    Text with ``<``, ``>`` or ``&`` is written with ``inert`` instead, so that
+    not even the raw comment holds markup from a file.
+    """
+    text = _visible(text)
+    if not text:
+        return "(empty)"
+    if _HTML_ONLY.search(text):
+        return inert(text)
+    if table:
+        text = text.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith(("`", " ")) or text.endswith(("`", " ")):
+        text = f" {text} "
+    return f"{fence}{text}{fence}"
+
+
+def _money(amount: Decimal, currency: str, *, signed: bool = False) -> str:
+    text = fmt(amount, currency, signed=signed)
+    return text if re.fullmatch(r"[A-Z]{3}", currency) else inert(text)
+
+
+def html_code(text: str) -> str:
+    """Untrusted text inside zplan's own HTML (the ``<summary>`` line)."""
+    return f"<code>{html.escape(_visible(text), quote=True)}</code>"
 
 
 def _headline(document: dict[str, Any]) -> list[str]:
@@ -45,14 +102,14 @@ def _headline(document: dict[str, Any]) -> list[str]:
             "" if before == 0 else f" ({'+' if delta >= 0 else ''}{delta / before * 100:.2f}%)"
         )
         if delta > 0:
-            verb = f"increase by {fmt(delta, currency)}{percent}"
+            verb = f"increase by {_money(delta, currency)}{percent}"
         elif delta < 0:
-            verb = f"decrease by {fmt(-delta, currency)}{percent}"
+            verb = f"decrease by {_money(-delta, currency)}{percent}"
         else:
             verb = "stay the same"
         lines.append(
-            f"### 💰 zplan: monthly cost will {verb}, {fmt(due, currency)} due now "
-            f"({currency}, excluding tax)"
+            f"### 💰 zplan: monthly cost will {verb}, {_money(due, currency)} due now "
+            f"({inert(currency)}, excluding tax)"
         )
     return lines
 
@@ -77,16 +134,16 @@ def _table(document: dict[str, Any]) -> tuple[list[str], int]:
         flag = " ⚠️" if account["diagnostics"] else ""
         flag += " ⛔ cancelled" if _cancelled(account) else ""
         rows.append(
-            f"| {_code(account['subdomain'])}{flag} | {fmt(before, currency)}/mo"
+            f"| {code(account['subdomain'])}{flag} | {_money(before, currency)}/mo"
             f"{_run_rate_cell(account)} | "
-            f"{fmt(after, currency)}/mo | {fmt(after - before, currency, signed=True)} | "
-            f"{fmt(due, currency)} |"
+            f"{_money(after, currency)}/mo | {_money(after - before, currency, signed=True)} | "
+            f"{_money(due, currency)} |"
         )
     for currency, (before, after, due) in sorted(totals.items()):
         rows.append(
-            f"| **Total ({currency})** | **{fmt(before, currency)}/mo** | "
-            f"**{fmt(after, currency)}/mo** | **{fmt(after - before, currency, signed=True)}**"
-            f" | **{fmt(due, currency)}** |"
+            f"| **Total ({inert(currency)})** | **{_money(before, currency)}/mo** | "
+            f"**{_money(after, currency)}/mo** | **{_money(after - before, currency, signed=True)}**"
+            f" | **{_money(due, currency)}** |"
         )
     return rows, unchanged
 
@@ -95,21 +152,24 @@ def _details(account: dict[str, Any]) -> list[str]:
     currency = account["totals"]["currency"]
     summary = account["summary"]
     head = (
-        f"<details><summary><b>{account['subdomain']}</b>: {summary['add']} to add, "
-        f"{summary['change']} to change, {summary['remove']} to remove "
-        f"({summary['at_renewal']} at renewal), due now "
-        f"{fmt(Decimal(account['totals']['due_now']), currency)}</summary>"
+        f"<details><summary><b>{html_code(account['subdomain'])}</b>: {int(summary['add'])} to "
+        f"add, {int(summary['change'])} to change, {int(summary['remove'])} to remove "
+        f"({int(summary['at_renewal'])} at renewal), due now "
+        f"{html.escape(_visible(fmt(Decimal(account['totals']['due_now']), currency)))}</summary>"
     )
-    out = [head, "", f"File: {_code(account['config']['path'])}", ""]
+    out = [head, "", f"File: {code(account['config']['path'], table=False)}", ""]
     out += _scheduled_md(account)
     out += _renewals_md(account, currency)
     if account.get("observed"):
         from zplan.render.observed import seats_line
 
-        out += [_cell(seats_line(account["observed"])), ""]
+        out += [inert(seats_line(account["observed"])), ""]
     if account["diagnostics"]:
         for d in account["diagnostics"]:
-            out.append(f"- **{d['severity']}** {_code(d['path'])}: {_cell(d['message'])}")
+            out.append(
+                f"- **{inert(d['severity'])}** {code(d['path'], table=False)}: "
+                f"{inert(d['message'])}"
+            )
         out.append("")
     if account["changes"]:
         out += [
@@ -122,8 +182,8 @@ def _details(account: dict[str, Any]) -> list[str]:
             transition = f"{_short(change['before'])} → {_short(change['after'])}"
             when = "now" if change["effective"] == "now" else f"renewal {change['effective_on']}"
             out.append(
-                f"| {symbol} | {_code(change['address'])} | {_cell(transition)} | {when} | "
-                f"{fmt(Decimal(change['monthly_delta']), currency, signed=True)} |"
+                f"| {symbol} | {code(change['address'])} | {inert(transition)} | {when} | "
+                f"{_money(Decimal(change['monthly_delta']), currency, signed=True)} |"
             )
         out.append("")
     lines = account["invoice"]["lines"]
@@ -137,7 +197,7 @@ def _details(account: dict[str, Any]) -> list[str]:
         for line in lines:
             out.append(_line_row(line, currency))
         out.append(
-            f"| **Due now** | | | **{fmt(Decimal(account['invoice']['due_now']), currency)}** |"
+            f"| **Due now** | | | **{_money(Decimal(account['invoice']['due_now']), currency)}** |"
         )
         out.append("")
     if account.get("live"):
@@ -152,9 +212,9 @@ def _details(account: dict[str, Any]) -> list[str]:
         out += checklist_markdown(account["change_order"], "What the owner will do")
     out += _money_summary(account, currency)
     for note in account["notes"]:
-        out.append(f"> **Note:** {_cell(note)}")
+        out.append(f"> **Note:** {inert(note)}")
     for hint in account["hints"]:
-        out.append(f"> 💡 {_cell(hint)}")
+        out.append(f"> 💡 {inert(hint)}")
     out += ["", "</details>", ""]
     return out
 
@@ -210,7 +270,7 @@ def _run_rate_cell(account: dict[str, Any]) -> str:
     rate = totals.get("run_rate")
     if not rate or rate["monthly"] == totals["recurring_before"]["monthly"]:
         return ""
-    return f" (today {fmt(Decimal(rate['monthly']), totals['currency'])}/mo)"
+    return f" (today {_money(Decimal(rate['monthly']), totals['currency'])}/mo)"
 
 
 def _scheduled_md(account: dict[str, Any]) -> list[str]:
@@ -221,7 +281,7 @@ def _scheduled_md(account: dict[str, Any]) -> list[str]:
     for item in items:
         if item["kind"] == "cancel":
             out.append(
-                f"> ⛔ **Cancelled: the subscription of {_code(account['subdomain'])} ends on "
+                f"> ⛔ **Cancelled: the subscription of {code(account['subdomain'])} ends on "
                 f"{item['effective_on']}; nothing renews.**"
             )
             out.append("")
@@ -236,7 +296,7 @@ def _scheduled_md(account: dict[str, Any]) -> list[str]:
         for item in rest:
             transition = f"{_short(item['today'])} → {_short(item['at_renewal'])}"
             out.append(
-                f"| {_code(item['address'])} | {_cell(transition)} | "
+                f"| {code(item['address'])} | {inert(transition)} | "
                 f"{item['kind'].replace('_', ' ')} | {item['outcome']} |"
             )
         out.append("")
@@ -251,7 +311,7 @@ def _renewals_md(account: dict[str, Any], currency: str) -> list[str]:
             continue
         out += [
             f"**Renewal pending on {renewal['date']}, charged with the apply: "
-            f"{fmt(Decimal(renewal['total']), currency)}** ({renewal['cycle']})",
+            f"{_money(Decimal(renewal['total']), currency)}** ({renewal['cycle']})",
             "",
             "| Line | Period | Computed | Amount |",
             "| --- | --- | --- | ---: |",
@@ -265,8 +325,8 @@ def _line_row(line: dict[str, Any], currency: str) -> str:
     period = line.get("period")
     when = f"{period['from']} to {period['to']}" if period else ""
     return (
-        f"| {_cell(line['description'])} | {when} | {_cell(line.get('formula', ''))} | "
-        f"{fmt(Decimal(line['amount']), currency)} |"
+        f"| {inert(line['description'])} | {when} | {inert(line.get('formula', ''))} | "
+        f"{_money(Decimal(line['amount']), currency)} |"
     )
 
 
@@ -276,9 +336,9 @@ def _money_summary(account: dict[str, Any], currency: str) -> list[str]:
     renewals = Decimal(totals.get("renewals_due", "0"))
     if renewals:
         out.append(
-            f"**Charged now: {fmt(Decimal(totals['charged_now']), currency)}** (due now "
-            f"{fmt(Decimal(totals['due_now']), currency)} + pending renewals "
-            f"{fmt(renewals, currency)}, excluding tax)"
+            f"**Charged now: {_money(Decimal(totals['charged_now']), currency)}** (due now "
+            f"{_money(Decimal(totals['due_now']), currency)} + pending renewals "
+            f"{_money(renewals, currency)}, excluding tax)"
         )
         out.append("")
     steady, after = totals.get("recurring_steady"), totals["recurring_after"]
@@ -287,9 +347,9 @@ def _money_summary(account: dict[str, Any], currency: str) -> list[str]:
         duration = promotion["duration"]
         how = duration if isinstance(duration, str) else f"{duration['cycles']} cycles"
         out.append(
-            f"Next renewal {fmt(Decimal(after['per_cycle']), currency)} {after['cycle']} "
-            f"({_code(promotion['code'])}, {how}), then "
-            f"{fmt(Decimal(steady['per_cycle']), currency)} {steady['cycle']}."
+            f"Next renewal {_money(Decimal(after['per_cycle']), currency)} {after['cycle']} "
+            f"({code(promotion['code'])}, {how}), then "
+            f"{_money(Decimal(steady['per_cycle']), currency)} {steady['cycle']}."
         )
         out.append("")
     return out
@@ -300,7 +360,7 @@ def _alerts(document: dict[str, Any], most: int = 20) -> list[str]:
     alerts = []
     for account in document["accounts"]:
         currency = account["totals"]["currency"]
-        name = _code(account["subdomain"])
+        name = code(account["subdomain"])
         for item in account.get("scheduled") or []:
             if item["kind"] == "cancel":
                 alerts.append(
@@ -320,7 +380,7 @@ def _alerts(document: dict[str, Any], most: int = 20) -> list[str]:
         ]
         if staying:
             listed = ", ".join(
-                f"{_code(i['address'])} {_cell(_short(i['today']))} → {_cell(_short(i['at_renewal']))}"
+                f"{code(i['address'])} {inert(_short(i['today']))} → {inert(_short(i['at_renewal']))}"
                 for i in staying[:3]
             )
             more = f" and {len(staying) - 3} more" if len(staying) > 3 else ""
@@ -331,7 +391,7 @@ def _alerts(document: dict[str, Any], most: int = 20) -> list[str]:
         renewals = Decimal(account["totals"].get("renewals_due", "0"))
         if renewals:
             alerts.append(
-                f"> 🔁 **{name}: pending renewals of {fmt(renewals, currency)} are charged "
+                f"> 🔁 **{name}: pending renewals of {_money(renewals, currency)} are charged "
                 "with the apply.**"
             )
     if len(alerts) > most:
@@ -356,8 +416,8 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
         head += ["> ❌ **This plan has errors and cannot be applied.**", ""]
     for d in document.get("diagnostics", []):
         head.append(
-            f"- **{d['severity']}** {_code(d['file'])}:{d['line']}:{d['column']} "
-            f"{_code(d['path'])}: {_cell(d['message'])}"
+            f"- **{inert(d['severity'])}** {code(d['file'], table=False)}:{int(d['line'])}:"
+            f"{int(d['column'])} {code(d['path'], table=False)}: {inert(d['message'])}"
         )
     if document.get("diagnostics"):
         head.append("")
@@ -368,14 +428,14 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
     if document.get("unmanaged"):
         tail.append(
             f"Unmanaged accounts (in the store, described by no file; never changed): "
-            f"{', '.join(_code(s) for s in document['unmanaged'])}"
+            f"{', '.join(code(s, table=False) for s in document['unmanaged'])}"
         )
     footer = [
         *forecast_section(document),
         "",
         f"<sub>zplan {document.get('zplan_version', '')} · priced on "
-        f"{document['priced_on']} · catalog {_code(document['catalog']['id'])}"
-        f"{_cell(_estimated(document))}"
+        f"{document['priced_on']} · catalog {code(document['catalog']['id'])}"
+        f"{inert(_estimated(document))}"
         "</sub>",
         "",
     ]

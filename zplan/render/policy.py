@@ -35,8 +35,10 @@ def text_section(document: Mapping[str, Any], style: Style) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return escaped.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    """A policy message in the comment: inert, as every text a file can reach (issue 13)."""
+    from zplan.render.markdown import inert
+
+    return inert(text)
 
 
 def markdown_banner(document: Mapping[str, Any]) -> list[str]:
@@ -58,7 +60,7 @@ def markdown_banner(document: Mapping[str, Any]) -> list[str]:
     for level, entry in _entries(document):
         groups.setdefault(entry.get("subdomain") or "", []).append((level, entry))
     for subdomain in sorted(groups, key=lambda s: (s != "", s)):
-        title = f"`{subdomain}`" if subdomain else "the whole plan"
+        title = _code(subdomain) if subdomain else "the whole plan"
         out.append(f"> **{title}**")
         for level, entry in groups[subdomain]:
             mark = "⛔ deny" if level == "deny" else "⚠️ warn"
@@ -66,6 +68,12 @@ def markdown_banner(document: Mapping[str, Any]) -> list[str]:
         out.append(">")
     out[-1] = ""
     return out
+
+
+def _code(text: str) -> str:
+    from zplan.render.markdown import code
+
+    return code(text, table=False)
 
 
 def _escape_data(value: str) -> str:

@@ -40,7 +40,7 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
     currency = account["totals"]["currency"]
     out: list[str] = []
     prior = account["prior"]
-    title = f"{account['subdomain']} ({account['config']['path']})"
+    title = printable(f"{account['subdomain']} ({account['config']['path']})")
     if prior["exists"]:
         out.append(style(f"Account {title}", "bold"))
         out.append(

@@ -18,13 +18,14 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from zplan.errors import LockHeld, StateError, UsageError
+from zplan.redact import SECRET_KEYS, redact_secrets, redact_url
 from zplan.state.base import MIGRATIONS, LockInfo, Mode, SqlStore, holder_details, missing_store
 
 DEFAULT_SCHEMA = "zplan"
@@ -37,16 +38,67 @@ def _key(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _parse(url: str) -> tuple[dict[str, Any], str]:
+    """(libpq connection parameters, schema name) of a URL, in every form libpq reads.
+
+    ``schema`` is zplan's own parameter: it is taken out of the query as written
+    (the rest is left to libpq untouched: ``postgresql:///db?host=/run/postgresql``,
+    several hosts, percent-encoded passwords).
+    """
+    head, _, query = url.partition("?")
+    kept, schema = [], DEFAULT_SCHEMA
+    for part in query.split("&") if query else []:
+        key, _, value = part.partition("=")
+        if unquote(key) == "schema":
+            schema = unquote(value)
+        else:
+            kept.append(part)
+    rest = head + (f"?{'&'.join(kept)}" if kept else "")
+    try:
+        params = conninfo_to_dict(rest)
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(
+            f"--state: not a PostgreSQL URL: {redact_secrets(_first_line(exc))}",
+            hint="postgresql://USER@HOST:PORT/DATABASE?schema=NAME, or "
+            "postgresql:///DATABASE?host=/run/postgresql",
+        ) from None
+    return params, schema
+
+
+def display_url(url: str) -> str:
+    """The URL as zplan shows it: rebuilt from the parsed parameters, without any secret."""
+    try:
+        params, schema = _parse(url)
+    except UsageError:
+        return redact_url(url)
+    user = params.pop("user", "")
+    hidden = bool(params.pop("password", None))
+    host = params.pop("host", "")
+    if "@" in host:  # a password with an unencoded '@': libpq reads its tail as the host
+        host, hidden = host.rpartition("@")[2], True
+    port = params.pop("port", "")
+    dbname = params.pop("dbname", "")
+    query = {}
+    if "/" in host:
+        query["host"] = host
+        host = ""
+        if port:
+            query["port"], port = port, ""
+    userinfo = f"{quote(user, safe='')}{':***' if hidden else ''}@" if user or hidden else ""
+    where = host + (f":{port}" if port else "")
+    for key in sorted(params):
+        query[key] = "***" if key in SECRET_KEYS else str(params[key])
+    if schema != DEFAULT_SCHEMA:
+        query["schema"] = schema
+    shown = f"postgresql://{userinfo}{where}/{quote(dbname, safe='')}"
+    if query:
+        shown += "?" + "&".join(f"{k}={quote(v, safe='/,*')}" for k, v in query.items())
+    return shown
+
+
 def split_url(url: str) -> tuple[str, str]:
     """(libpq conninfo without ``schema``, schema name)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((v for k, v in query if k == "schema"), DEFAULT_SCHEMA)
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    try:
-        params = conninfo_to_dict(urlunsplit(parts._replace(query=rest)))
-    except psycopg.ProgrammingError as exc:
-        raise UsageError(f"--state: not a PostgreSQL URL: {exc}") from None
+    params, schema = _parse(url)
     if not _SCHEMA_NAME.fullmatch(schema):
         raise UsageError(
             f"--state: schema {schema!r} is not a plain lower-case name",
@@ -58,7 +110,7 @@ def split_url(url: str) -> tuple[str, str]:
 
 
 def _redact(url: str) -> str:
-    return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
+    return display_url(url)
 
 
 class PostgresStore(SqlStore):
@@ -71,7 +123,8 @@ class PostgresStore(SqlStore):
             self.conn = psycopg.connect(conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
             raise StateError(
-                f"cannot connect to the state store {self.url}: {_first_line(exc)}",
+                f"cannot connect to the state store {self.url}: "
+                f"{_hide(_first_line(exc), _secrets_of(url))}",
                 hint="check the URL, the server, and your credentials",
             ) from None
         try:
@@ -302,5 +355,27 @@ class PostgresStore(SqlStore):
         self.conn.execute("DELETE FROM locks WHERE subdomain = %s", (subdomain,))
 
 
+def _secrets_of(url: str) -> list[str]:
+    """What a driver message might quote of a password: the password itself, and the
+    part of a host before an '@' (a password with an unencoded '@' spills there)."""
+    try:
+        params, _ = _parse(url)
+    except UsageError:
+        return []
+    found = [str(params[key]) for key in SECRET_KEYS if params.get(key)]
+    host = str(params.get("host", ""))
+    if "@" in host:
+        found.append(host.rpartition("@")[0])
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def _hide(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The first line of a driver error, without any secret it may quote."""
+    text = str(exc).strip()
+    return redact_secrets(text.splitlines()[0]) if text else type(exc).__name__

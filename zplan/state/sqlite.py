@@ -9,6 +9,7 @@ apply commits or gives up; a lock left by a process that died is removed by
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import time
@@ -16,6 +17,7 @@ import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from zplan.errors import LockHeld, StateError
 from zplan.state import files
@@ -36,6 +38,7 @@ class SqliteStore(SqlStore):
         self.path = path
         self.url = f"sqlite:///{path}"
         self.read_only = mode is Mode.READ
+        self.why_read_only: str | None = None  # why this process may not write it, if so
         try:
             if mode is Mode.READ:
                 self._open_read(path)
@@ -44,6 +47,10 @@ class SqliteStore(SqlStore):
                 files.create_private(path)
             else:
                 files.check_store_file(path)
+                why = _not_writable(path)
+                if why is not None:  # say so at the first write, in one line
+                    self._open_read_only(path, why)
+                    return
             self.conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
@@ -56,11 +63,44 @@ class SqliteStore(SqlStore):
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"cannot open the state store {path}: {exc}", hint="is it a zplan state file?"
-            ) from None
+            raise _mapped(exc, path, "opening it") from None
         except OSError as exc:
-            raise StateError(f"cannot open the state store {path}: {exc.strerror}") from None
+            raise StateError(
+                f"cannot open the state store {path}: {exc.strerror}",
+                hint=_OS_HINTS.get(exc.errno or 0, "check the path and its permissions"),
+            ) from None
+
+    def _open_read_only(self, path: Path, why: str) -> None:
+        """Open a store this process may not write: for commands that only read.
+
+        ``mode=ro`` reads a WAL store when its ``-shm`` file is there or can be
+        made; in a directory nobody may write, ``immutable=1`` reads the file as it
+        stands (no writer can change it there either).
+        """
+        self.read_only, self.why_read_only = True, why
+        base = "file:" + quote(str(path.absolute())) + "?mode=ro"
+        wal = path.with_name(path.name + "-wal")
+        pending = wal.exists() and wal.stat().st_size > 0
+        # Without a WAL to read, immutable reads the file and leaves no -shm behind
+        # (one made by a read-only open would stop later writes).
+        uris = (base, base + "&immutable=1") if pending else (base + "&immutable=1",)
+        for uri in uris:
+            try:
+                self.conn = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, check_same_thread=False
+                )
+                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self.conn.execute("PRAGMA query_only = ON")
+                self._check_zplan()
+                self._migrate()
+                return
+            except sqlite3.OperationalError:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.close()
+        raise StateError(
+            f"cannot read the state store {path}: {why}",
+            hint="ask for access to the store, or work on a copy of it",
+        )
 
     @classmethod
     def memory(cls, url: str) -> SqliteStore:
@@ -81,6 +121,10 @@ class SqliteStore(SqlStore):
                 f"the state store {path} is an empty file (zero bytes), not a zplan store",
                 hint="remove it if it is stray; zplan never reads it as an empty store",
             )
+        why = _not_writable(path)
+        if why is not None:  # a -shm made here would stop later writes: see _open_read_only
+            self._open_read_only(path, why)
+            return
         uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
         self.conn = sqlite3.connect(
             uri,
@@ -164,19 +208,30 @@ class SqliteStore(SqlStore):
 
     @contextlib.contextmanager
     def _write_tx(self) -> Iterator[Any]:
+        if getattr(self, "why_read_only", None) is not None:  # memory() makes no why
+            raise StateError(
+                f"cannot write the state store {self.path}: {self.why_read_only}; "
+                "nothing was written",
+                hint="commands that only read (plan, history, state show, export) work; "
+                "to apply, run where the store is writable",
+            )
         cur = self.conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StateError(f"the state store {self.path} is busy: {exc}") from None
+            cur.close()
+            raise _mapped(exc, self.path, "starting a write") from None
         try:
             yield cur
+            cur.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                cur.execute("ROLLBACK")
+            raise _mapped(exc, self.path, "writing") from None
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 cur.execute("ROLLBACK")
             raise
-        else:
-            cur.execute("COMMIT")
         finally:
             cur.close()
 
@@ -186,6 +241,8 @@ class SqliteStore(SqlStore):
         try:
             cur.execute("BEGIN")
             yield cur
+        except sqlite3.OperationalError as exc:
+            raise _mapped(exc, self.path, "reading") from None
         finally:
             with contextlib.suppress(sqlite3.Error):
                 cur.execute("COMMIT")
@@ -198,16 +255,41 @@ class SqliteStore(SqlStore):
         """Every account's lock, taken all at once in one transaction (all or none, so no
         deadlock between applies that share accounts), retried until ``timeout``."""
         wanted = sorted(set(subdomains))
-        taken = False
-        try:
-            if wanted:
-                self._take(wanted, info, timeout)
-                taken = True
+        if not wanted:
             yield
-        finally:
-            if taken:
-                with contextlib.suppress(sqlite3.Error, StateError), self._write_tx() as cur:
+            return
+        self._take(wanted, info, timeout)
+        try:
+            yield
+        except BaseException as exc:
+            stuck = self._release(info)
+            if stuck is None:
+                raise
+            first = exc.message if isinstance(exc, StateError) else f"{type(exc).__name__}"
+            raise StateError(
+                f"{first}; and the lock on {_names(wanted)} could not be released: {stuck}",
+                hint=f"once that is fixed, run: zplan force-unlock {wanted[0]} {info.id}",
+            ) from None
+        stuck = self._release(info)
+        if stuck is not None:
+            raise StateError(
+                f"the changes were written, but the lock on {_names(wanted)} could not be "
+                f"released: {stuck}",
+                hint=f"once that is fixed, run: zplan force-unlock {wanted[0]} {info.id}",
+            )
+
+    def _release(self, info: LockInfo) -> str | None:
+        """Remove this run's lock rows; why they could not be removed, or None."""
+        problem = ""
+        for attempt in range(3):
+            try:
+                with self._write_tx() as cur:
                     cur.execute("DELETE FROM locks WHERE lock_id = ?", (info.id,))
+                return None
+            except StateError as exc:
+                problem = exc.message
+                time.sleep(0.05 * (attempt + 1))
+        return problem
 
     def _take(self, subdomains: list[str], info: LockInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -275,3 +357,81 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _not_writable(path: Path) -> str | None:
+    """Why this process may not write the store at ``path`` (None when it may).
+
+    SQLite writes the file and, in WAL mode, makes ``-wal`` and ``-shm`` files
+    beside it: the directory must be writable too.
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {path} is read-only"
+    companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    if (
+        directory.exists()
+        and not os.access(directory, os.W_OK)
+        and not all(c.exists() and os.access(c, os.W_OK) for c in companions)
+    ):
+        return f"the directory {directory} is read-only"
+    for companion in companions:
+        if companion.exists() and not os.access(companion, os.W_OK):
+            return (
+                f"the file {companion} is read-only (remove it when no zplan is running: "
+                "SQLite makes it again)"
+            )
+    return None
+
+
+_OS_HINTS = {
+    errno.EACCES: "you may not read or write there: check the permissions",
+    errno.EPERM: "you may not read or write there: check the permissions",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "the disk is full: free some space and run the command again",
+    errno.EDQUOT: "your disk quota is used up",
+    errno.ENOTDIR: "a part of the path is a file, not a directory",
+    errno.ENOENT: "a directory on the way does not exist",
+}
+
+
+def _mapped(exc: sqlite3.DatabaseError, path: Path, doing: str) -> StateError:
+    """A SQLite error as one line: what happened to the store, and what to do."""
+    text = str(exc)
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return StateError(
+            f"cannot write the state store {path}: it is read-only ({text}); this write was undone",
+            hint="check the permissions of the file and of its directory",
+        )
+    if "full" in lowered:
+        return StateError(
+            f"the state store {path} could not be written: the disk is full or the file size "
+            f"limit is reached ({text}); this write was undone",
+            hint="free some space (or raise ulimit -f) and run the command again",
+        )
+    if "disk i/o" in lowered:
+        return StateError(
+            f"the state store {path} failed while {doing}: a disk I/O error ({text}); "
+            "this write was undone",
+            hint="check the disk (space, permissions, ulimit -f) and run the command again",
+        )
+    if "locked" in lowered or "busy" in lowered:
+        return StateError(
+            f"the state store {path} is busy: {text}",
+            hint="another zplan is writing it; run the command again when it has finished",
+        )
+    if "unable to open" in lowered or "cannot open" in lowered:
+        return StateError(
+            f"cannot open the state store {path}: {text}",
+            hint="check that the path exists and that you may read and write it",
+        )
+    return StateError(
+        f"cannot use the state store {path} while {doing}: {text}",
+        hint="is it a zplan state file?",
+    )
+
+
+def _names(subdomains: list[str]) -> str:
+    shown = ", ".join(subdomains[:5])
+    return shown + (f" and {len(subdomains) - 5} more" if len(subdomains) > 5 else "")
