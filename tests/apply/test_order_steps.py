@@ -147,7 +147,8 @@ def test_the_pull_request_comment_shows_what_the_owner_will_do(
     subscription(live.file, **suite(agents=14))
     comment = live.ok("plan", "--format", "markdown", str(live.file)).out
     # An order is open: the comment says so, and shows no second checklist (apply is refused).
-    assert "change order #3 open since" in comment
+    # The note is user-facing text, rendered inert: `#` never makes an issue reference.
+    assert "change order <span>#</span>3 open since" in comment
     assert "#### What the owner will do" not in comment
     live.ok("cancel-order", "acme")
     comment = live.ok("plan", "--format", "markdown", str(live.file)).out

@@ -70,8 +70,16 @@ def order_json(order: dict[str, Any], status: str, today: str) -> str:
 
 
 def _md(text: str) -> str:
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return escaped.replace("\r", " ")
+    """Step text holds values from the file (promo codes, e-mails): inert, as all user text."""
+    from zplan.render.markdown import inert
+
+    return inert(text)
+
+
+def _code(text: str) -> str:
+    from zplan.render.markdown import code
+
+    return code(text, table=False)
 
 
 def checklist_markdown(checklist: dict[str, Any], title: str) -> list[str]:
@@ -92,7 +100,7 @@ def order_markdown(order: dict[str, Any], status: str, today: str) -> str:
     shown = order_status(order, status, today)
     out = [
         "<!-- zplan-change-order -->",
-        f"### 🧾 zplan: change order #{order['number']} for `{order['subdomain']}` ({shown})",
+        f"### 🧾 zplan: change order #{order['number']} for {_code(order['subdomain'])} ({shown})",
         "",
         f"Priced on {order['priced_on']}: **{fmt(Decimal(order['invoice']['total']), currency)}"
         f"** due now before tax. Confirmable through {_last_day(order)}. "
