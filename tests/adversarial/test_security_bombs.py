@@ -5,7 +5,6 @@ as subscription files and as price books.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -71,9 +70,8 @@ def test_bombs_and_deep_nesting_are_refused_quickly(
     assert report.code == 1
     assert code in {d["code"] for d in json.loads(report.out)["diagnostics"]}, report.out[:2000]
     if as_what == "catalog":
-        started = time.perf_counter()
         result = checked(["--catalog", str(path), "plan", str(EXAMPLE_FILES[0]), "--state", state])
-        assert result.code == 1 and time.perf_counter() - started < TIME_LIMIT
+        assert result.code == 1  # checked() holds it to TIME_LIMIT of CPU
     else:
         assert checked(["--state", state, "--at", TODAY, "plan", str(path)]).code == 1
     run = measured(["validate", str(path)], tmp_path)
