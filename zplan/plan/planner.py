@@ -402,6 +402,13 @@ Result = tuple[
 ErrorFn = Callable[..., None]
 
 
+def _promo_added(code: str, today: dt.date) -> Change:
+    """A promotion code entered where none was: takes effect now, costs nothing itself."""
+    return _setting_change(
+        Kind.PROMO_ADD, "billing.promo_code", ("billing", "promo_code"), None, code, today
+    )
+
+
 def _setting_change(
     kind: Kind,
     address: str,
@@ -476,16 +483,7 @@ def _first_purchase(
         terms = ctx.catalog.promotion(desired.promo_code)
         assert terms is not None
         promotion = PromotionRecord(terms, today, config.cycle)
-        changes.append(
-            _setting_change(
-                Kind.PROMO_ADD,
-                "billing.promo_code",
-                ("billing", "promo_code"),
-                None,
-                terms.code,
-                today,
-            )
-        )
+        changes.append(_promo_added(terms.code, today))
         if not _check_new_promotion(
             terms, today, config.cycle, bool(eligible(promotion, lines)), config, error
         ):
@@ -610,16 +608,7 @@ def _change(
         assert terms is not None
         record = PromotionRecord(terms, today, now.cycle)
         newly_added = True
-        changes.append(
-            _setting_change(
-                Kind.PROMO_ADD,
-                "billing.promo_code",
-                ("billing", "promo_code"),
-                None,
-                terms.code,
-                today,
-            )
-        )
+        changes.append(_promo_added(terms.code, today))
     elif record is not None and not record.active_on(today):
         notes.append(
             f"the promotion {record.code} ended on {record.ended_on} "

@@ -119,24 +119,19 @@ def tracked_by_git(path: Path) -> bool:
     absolute = path.absolute()
     if work_tree_top(absolute.parent) is None:
         return False
-    try:
-        done = subprocess.run(
-            ["git", "ls-files", "--error-unmatch", "--", absolute.name],  # noqa: S607
-            cwd=absolute.parent,
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    return _git_says_yes(["ls-files", "--error-unmatch", "--", absolute.name], absolute.parent)
 
 
 def _ignored(path: Path) -> bool:
+    return _git_says_yes(["check-ignore", "-q", "--", path.name], path.parent)
+
+
+def _git_says_yes(args: list[str], cwd: Path) -> bool:
+    """Whether ``git ARGS`` exits 0 in ``cwd`` (no git, or a git that fails: no)."""
     try:
         done = subprocess.run(
-            ["git", "check-ignore", "-q", "--", path.name],  # noqa: S607
-            cwd=path.parent,
+            ["git", *args],  # noqa: S607 - git from PATH, as users run it
+            cwd=cwd,
             capture_output=True,
             timeout=30,
             check=False,
