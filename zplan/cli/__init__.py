@@ -77,6 +77,12 @@ class _Scrubbed(io.TextIOBase):
             self.inner.write(scrub(done + "\n"))
         return len(text)
 
+    def write_whole(self, text: str) -> None:
+        """Write ``text`` now, scrubbed as one piece: it must not cut a secret in two (a plan
+        written a fragment at a time; JSON is one line that ``write`` would hold whole)."""
+        text, self.pending = self.pending + text, ""
+        self.inner.write(scrub(text))
+
     def flush(self) -> None:
         if self.pending:
             text, self.pending = self.pending, ""

@@ -65,8 +65,8 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...], fmt: str | None
     from zplan.render import diagnostics as render
 
     with StderrProgress() as progress:
-        workspace = workflow.validate(paths, settings(ctx), progress)
-    found = workspace.all_diagnostics
+        scanned = workflow.validate(paths, settings(ctx), progress)
+    found = scanned.diagnostics
     chosen = _diag_format(fmt)
     if chosen == "json":
         click.echo(render.as_json(found), nl=False)
@@ -74,7 +74,7 @@ def validate_command(ctx: click.Context, paths: tuple[str, ...], fmt: str | None
         click.echo(render.github(found), nl=False)
     else:
         click.echo(render.text(found, Style(settings(ctx).color)), nl=False)
-        click.echo(render.verdict(found, len(workspace.files), workspace.notes), nl=False)
+        click.echo(render.verdict(found, scanned.files, scanned.notes), nl=False)
     return ExitCode.ERROR if any(d.is_error for d in found) else ExitCode.OK
 
 
@@ -128,6 +128,8 @@ def plan_command(
 
     config = settings(ctx)
     more = extras(policy, policy_data, 12 if fmt == "markdown" else None)
+    if out is None and fmt in ("text", "json") and not more.active:
+        return _plan_streamed(config, paths, fmt, detailed_exitcode, live)
     with config.store() as store, StderrProgress() as progress:
         document = workflow.make_plan(
             paths,
@@ -158,6 +160,27 @@ def plan_command(
         for account in document["accounts"]
     )
     return ExitCode.CHANGES if detailed_exitcode and changes else ExitCode.OK
+
+
+def _plan_streamed(
+    config: Settings, paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, live: Any
+) -> int:
+    """A plan to show (text or JSON): written as it is planned, its accounts never all in memory."""
+    from zplan.cli.stream import JsonShape, TextShape, writer
+    from zplan.pipeline import workflow
+
+    shape = TextShape(Style(config.color)) if fmt == "text" else JsonShape()
+    with config.store() as store, StderrProgress() as progress:
+        streamed = workflow.stream_plan(
+            paths, config, store, shape, progress=progress, live=live_settings(**live)
+        )
+    try:
+        shape.write(streamed, writer())
+    finally:
+        streamed.close()
+    if not streamed.head["applyable"]:
+        return ExitCode.ERROR
+    return ExitCode.CHANGES if detailed_exitcode and streamed.changes else ExitCode.OK
 
 
 # apply ---------------------------------------------------------------------

@@ -217,6 +217,18 @@ def _scan_problem(name: str, code: str, message: str, hint: str) -> Diagnostic:
     return Diagnostic(name, 1, 1, Severity.ERROR, "(file)", code, message, hint)
 
 
+def file_identity(path: Path) -> tuple[int, int]:
+    """Which file ``path`` is (device and inode, links followed): two names of one file match.
+
+    One ``stat`` call, where resolving the real path walks every directory above it.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (-1, id(path))  # gone since the scan: never the same as another
+    return (info.st_dev, info.st_ino)
+
+
 def read(
     paths: Sequence[str],
     catalog: Catalog,
@@ -225,12 +237,12 @@ def read(
 ) -> Workspace:
     """Load and check every file under ``paths``."""
     workspace = Workspace()
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     found = list(expand(paths, workspace.diagnostics))
     for done, (path, name, named) in enumerate(found, start=1):
         if progress is not None:
             progress("reading", done, len(found))
-        real = path.resolve()
+        real = file_identity(path)
         if real in seen:
             continue
         seen.add(real)
@@ -241,6 +253,85 @@ def read(
         workspace.files.append(checked)
     _duplicates(workspace)
     return workspace
+
+
+@dataclass(slots=True)
+class Scanned:
+    """What ``validate`` reports of many files: their problems, not the files themselves."""
+
+    diagnostics: list[Diagnostic]
+    files: int
+    skipped: int
+
+    @property
+    def notes(self) -> list[str]:
+        return [skip_note(self.skipped)] if self.skipped else []
+
+
+def scan(
+    paths: Sequence[str],
+    catalog: Catalog,
+    today: dt.date,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Scanned:
+    """``read``, keeping only the problems: each file is dropped once checked, so memory
+    does not grow with the number of files (what validate needs; plan and apply read)."""
+    found: list[Diagnostic] = []
+    seen: set[tuple[int, int]] = set()
+    paths_found = list(expand(paths, found))
+    files = skipped = 0
+    first: dict[str, tuple[str, int, int]] = {}  # subdomain -> (file, line, column) of it
+    twins: dict[str, list[tuple[str, int, int]]] = {}
+    for done, (path, name, named) in enumerate(paths_found, start=1):
+        if progress is not None:
+            progress("reading", done, len(paths_found))
+        real = file_identity(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        checked = check_file(path, name, catalog, today, named=named)
+        if checked is None:
+            skipped += 1
+            continue
+        files += 1
+        found.extend(checked.diagnostics)
+        subdomain = _subdomain(checked)
+        if subdomain is not None:
+            line, column = checked.document.position(("account", "subdomain"))
+            mine = (checked.document.path, line, column)
+            if subdomain in first:
+                twins.setdefault(subdomain, [first[subdomain]]).append(mine)
+            else:
+                first[subdomain] = mine
+    for subdomain, same in twins.items():
+        for name, line, column in same:
+            others = ", ".join(other for other, _, _ in same if other != name)
+            found.append(_duplicate(name, line, column, subdomain, others))
+    return Scanned(sort_diagnostics(found), files, skipped)
+
+
+def _subdomain(checked: Checked) -> str | None:
+    if checked.kind is not FileKind.SUBSCRIPTION:
+        return None
+    data = checked.document.data
+    try:
+        subdomain = data["account"]["subdomain"]
+    except (KeyError, TypeError):
+        return None
+    return subdomain if isinstance(subdomain, str) else None
+
+
+def _duplicate(name: str, line: int, column: int, subdomain: str, others: str) -> Diagnostic:
+    return Diagnostic(
+        name,
+        line,
+        column,
+        Severity.ERROR,
+        "account.subdomain",
+        "duplicate-subdomain",
+        f"the account {subdomain} is also described by {others}",
+        "keep one file per account",
+    )
 
 
 def check_file(

@@ -10,23 +10,32 @@ pickle, unlike the dataclasses); the parent only assembles. The same function
 does a file's work in both paths, so the document is the same either way (a
 test compares them).
 
+With a ``shape`` (``plan_stream``), each account is turned into its output
+fragment where it is planned (in the worker), and the parent keeps only what
+the whole document needs (diagnostics, flags, one summary row) while the
+fragments wait in a temporary file: memory stays flat however many accounts
+there are, and the output is written in order once the verdict is known.
+
 ``ZPLAN_JOBS`` sets the number of processes (1: no workers).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NamedTuple, Protocol
 
 from zplan.apply.planfile import account_json, plan_document
 from zplan.diagnostics import Diagnostic, Severity
 from zplan.load.catalog import Catalog
 from zplan.load.document import FileKind, load_file
-from zplan.load.files import check_file, expand, skip_note
+from zplan.load.files import check_file, expand, file_identity, skip_note
 from zplan.pipeline.guardrails import Extras, finish, for_account
 from zplan.plan.observed import Observing
 from zplan.plan.planner import Context, plan_account
@@ -81,7 +90,24 @@ def _plan_one(index: int, path: str, name: str, named: bool) -> dict[str, Any]:
     extras = _CONTEXT.get("extras")
     if extras is not None and extras.active:
         result.update(for_account(extras, ctx.catalog, ctx.today, planned, result["account"]))
+    shape: Shape | None = _CONTEXT.get("shape")
+    if shape is not None:  # only what the output needs goes back to the parent
+        account = result.pop("account")
+        result["errors"] = any(d["severity"] == "error" for d in account["diagnostics"])
+        result["changes"] = bool(account["changes"]) or bool(
+            (account.get("observed") or {}).get("drift")
+        )
+        result["estimates"] = bool(account.get("estimates_used"))
+        result["fragment"], result["extra"] = shape.account(account)
     return result
+
+
+class Shape(Protocol):
+    """How one account is written out (given by the command line: text or JSON)."""
+
+    def account(self, account: dict[str, Any]) -> tuple[str, Any]:
+        """The account's output fragment, and a JSON-shaped extra (a summary row) for the end."""
+        ...
 
 
 def _worker_start(state: str | None) -> None:
@@ -91,6 +117,60 @@ def _worker_start(state: str | None) -> None:
 
 def _chunk(items: list[tuple[int, str, str, bool]]) -> list[dict[str, Any]]:
     return [_plan_one(*item) for item in items]
+
+
+def _prepare(
+    paths: Sequence[str],
+    catalog: Catalog,
+    today: dt.date,
+    actor: str | None,
+    extras: Extras | None,
+    observing: Observing | None,
+    shape: Shape | None,
+) -> tuple[list[tuple[int, str, str, bool]], list[Diagnostic], Context]:
+    problems: list[Diagnostic] = []
+    found = _unique(expand(paths, problems))
+    ctx = Context(catalog, today, actor)
+    if observing is not None:
+        ctx = ctx._replace(**observing._asdict())
+    _CONTEXT["ctx"] = ctx
+    _CONTEXT["extras"] = extras
+    _CONTEXT["shape"] = shape
+    return found, problems, ctx
+
+
+def _results(
+    found: list[tuple[int, str, str, bool]],
+    store: Store,
+    state: str | None,
+    progress: Progress | None,
+) -> Iterator[dict[str, Any]]:
+    """Every file's result, in the order of ``found``: from workers when there are many."""
+    workers = min(jobs(), max(1, len(found) // CHUNK))
+    if workers > 1 and len(found) >= PARALLEL_FROM and sys.platform.startswith("linux"):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunks = [found[i : i + CHUNK] for i in range(0, len(found), CHUNK)]
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_start,
+            initargs=(state,),
+        )
+        done = 0
+        with pool:
+            for part in pool.map(_chunk, chunks):
+                done += len(part)
+                yield from part
+                if progress is not None:
+                    progress("planning", done, len(found))
+        return
+    _CONTEXT["store"] = store
+    for done, item in enumerate(found, start=1):
+        yield _plan_one(*item)
+        if progress is not None:
+            progress("planning", done, len(found))
 
 
 def plan_files(
@@ -108,37 +188,8 @@ def plan_files(
     """The plan document for every file under ``paths`` (unsigned); ``extras``: policies and
     the forecast, evaluated per account in the process that plans it; ``observing``: what is
     known of the live accounts (the workers inherit it with the context)."""
-    problems: list[Diagnostic] = []
-    found = _unique(expand(paths, problems))
-    ctx = Context(catalog, today, actor)
-    if observing is not None:
-        ctx = ctx._replace(**observing._asdict())
-    _CONTEXT["ctx"] = ctx
-    _CONTEXT["extras"] = extras
-    workers = min(jobs(), max(1, len(found) // CHUNK))
-    results: list[dict[str, Any]] = []
-    if workers > 1 and len(found) >= PARALLEL_FROM and sys.platform.startswith("linux"):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        chunks = [found[i : i + CHUNK] for i in range(0, len(found), CHUNK)]
-        pool = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_worker_start,
-            initargs=(state,),
-        )
-        with pool:
-            for part in pool.map(_chunk, chunks):
-                results.extend(part)
-                if progress is not None:
-                    progress("planning", len(results), len(found))
-    else:
-        _CONTEXT["store"] = store
-        for item in found:
-            results.append(_plan_one(*item))
-            if progress is not None:
-                progress("planning", len(results), len(found))
+    found, problems, ctx = _prepare(paths, catalog, today, actor, extras, observing, None)
+    results = list(_results(found, store, state, progress))
     if problems:  # files the scan would not open: errors of the plan, before every file
         results.append(
             {"index": -1, "kind": "unread", "diagnostics": [d.to_json() for d in problems]}
@@ -149,11 +200,124 @@ def plan_files(
     return document
 
 
+class Streamed(NamedTuple):
+    """A plan whose accounts wait, as output fragments, in a temporary file.
+
+    ``head`` is the plan document without its accounts (``accounts`` is empty);
+    ``parts()`` gives each account's fragment and extra, in order.
+    """
+
+    head: dict[str, Any]
+    planned: int  # accounts in the plan
+    changes: bool  # some account changes (or its live account drifted)
+    spill: IO[bytes]
+    spans: array[int]  # offset, fragment length, extra length, per spilled account
+    kept: bytearray  # per spilled account: 1 if it is in the plan
+
+    def parts(self) -> Iterator[tuple[str, Any]]:
+        self.spill.seek(0)
+        for index, keep in enumerate(self.kept):
+            offset, size, extra = self.spans[3 * index : 3 * index + 3]
+            if not keep:
+                continue
+            self.spill.seek(offset)
+            raw = self.spill.read(size + extra)
+            yield raw[:size].decode("utf-8"), json.loads(raw[size:])
+
+    def close(self) -> None:
+        self.spill.close()
+
+
+def plan_stream(
+    paths: Sequence[str],
+    catalog: Catalog,
+    today: dt.date,
+    actor: str | None,
+    store: Store,
+    state: str | None,
+    created_at: str,
+    shape: Shape,
+    progress: Progress | None = None,
+    observing: Observing | None = None,
+) -> Streamed:
+    """The plan of every file under ``paths``, each account already in its output ``shape``.
+
+    The same plan as ``plan_files`` (a test compares them), but no account's
+    document is kept: workers send back the fragment, the parent spills it.
+    """
+    found, problems, ctx = _prepare(paths, catalog, today, actor, None, observing, shape)
+    spill = tempfile.TemporaryFile()  # noqa: SIM115 - returned open, closed by the caller
+    spans: array[int] = array("q")
+    flags = bytearray()  # per spilled account: 1 errors, 2 changes, 4 estimates
+    first: dict[str, tuple[int, int, str]] = {}  # subdomain -> (spilled at, index, path)
+    twins: dict[str, list[tuple[int, int, str]]] = {}
+    noted: list[tuple[int, list[dict[str, Any]]]] = []  # (index, diagnostics)
+    skipped = 0
+    offset = 0
+    for result in _results(found, store, state, progress):
+        kind = result["kind"]
+        if kind == "skipped":
+            skipped += 1
+            continue
+        if result.get("diagnostics"):
+            noted.append((result["index"], result["diagnostics"]))
+        subdomain = result.get("subdomain")
+        if kind != "subscription":
+            continue
+        at = -1
+        if "fragment" in result:
+            fragment = result["fragment"].encode("utf-8")
+            extra = json.dumps(result["extra"], ensure_ascii=False).encode("utf-8")
+            spill.write(fragment)
+            spill.write(extra)
+            at = len(flags)
+            spans.extend((offset, len(fragment), len(extra)))
+            offset += len(fragment) + len(extra)
+            flags.append(result["errors"] | result["changes"] << 1 | result["estimates"] << 2)
+        if isinstance(subdomain, str):
+            mine = (at, result["index"], result["path"])
+            if subdomain in first:
+                twins.setdefault(subdomain, [first[subdomain]]).append(mine)
+            else:
+                first[subdomain] = mine
+    kept = bytearray(b"\x01" * len(flags))
+    for subdomain, same in twins.items():  # two files for one account: neither is planned
+        for at, index, path in same:
+            if at >= 0:
+                kept[at] = 0
+            others = ", ".join(p for _, i, p in same if i != index)
+            noted.append((index, [_duplicate(path, subdomain, others).to_json()]))
+    if problems:  # files the scan would not open: errors of the plan, before every file
+        noted.append((-1, [d.to_json() for d in problems]))
+    noted.sort(key=lambda pair: pair[0])  # stable: a file's own diagnostics, then duplicates
+    diagnostics = [d for _, found_here in noted for d in found_here]
+    plan = [flag for flag, keep in zip(flags, kept, strict=True) if keep]
+    errors = any(d["severity"] == "error" for d in diagnostics) or any(f & 1 for f in plan)
+    unmanaged: list[str] = []
+    if any(Path(p).is_dir() for p in paths):
+        unmanaged = [s for s in store.subdomains() if s not in first]
+    del first
+    head = plan_document(
+        priced_on=ctx.today,
+        created_at=created_at,
+        catalog_id=ctx.catalog.id,
+        catalog_sha256=ctx.catalog.sha256,
+        accounts=[],
+        diagnostics=diagnostics,
+        notes=[skip_note(skipped)] if skipped else [],
+        unmanaged=unmanaged,
+        applyable=not errors,
+        estimates_used=any(f & 4 for f in plan),
+    )
+    return Streamed(head, len(plan), any(f & 2 for f in plan), spill, spans, kept)
+
+
 def _unique(items: Any) -> list[tuple[int, str, str, bool]]:
-    seen: set[Path] = set()
+    """Each file once, however many paths lead to it (the scan gave out regular files only)."""
+    seen: set[tuple[int, int]] = set()
     unique: list[tuple[int, str, str, bool]] = []
     for path, name, named in items:
-        real = path.resolve()
+        real = file_identity(path)
         if real not in seen:
             seen.add(real)
             unique.append((len(unique), str(path), name, named))

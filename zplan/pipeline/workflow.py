@@ -14,22 +14,21 @@ from zplan.apply.planfile import sign, state_json
 from zplan.diagnostics import Diagnostic
 from zplan.errors import UsageError, ZplanError
 from zplan.load.document import Document
-from zplan.load.files import Workspace, read
+from zplan.load.files import Scanned, Workspace, read, scan
 from zplan.model import Account, AccountType, Desired
 from zplan.pipeline.guardrails import Extras
 from zplan.pipeline.settings import Settings
 from zplan.state.base import Store, VersionWrite
 
 if TYPE_CHECKING:
+    from zplan.pipeline.bulk import Shape, Streamed
     from zplan.pipeline.live import LiveOptions
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-def validate(
-    paths: Sequence[str], settings: Settings, progress: Progress | None = None
-) -> Workspace:
-    return read(paths, settings.catalog(), settings.clock.today(), progress)
+def validate(paths: Sequence[str], settings: Settings, progress: Progress | None = None) -> Scanned:
+    return scan(paths, settings.catalog(), settings.clock.today(), progress)
 
 
 def entries_of(workspace: Workspace) -> list[tuple[Desired, Document | None]]:
@@ -94,6 +93,40 @@ def make_plan(
 
         document = sign(document, plan_key(store, trust))
     return document
+
+
+def stream_plan(
+    paths: Sequence[str],
+    settings: Settings,
+    store: Store,
+    shape: Shape,
+    *,
+    progress: Progress | None = None,
+    live: LiveOptions | None = None,
+) -> Streamed:
+    """``make_plan`` for output that is written as it is planned (never saved, no policies):
+    each account already in its ``shape``, waiting in a temporary file (bulk.plan_stream)."""
+    from zplan.pipeline.bulk import plan_stream
+    from zplan.pipeline.live import LiveOptions, observing, subdomains_of
+
+    live = live or LiveOptions()
+    subdomains = []
+    if live.refresh:
+        subdomains = subdomains_of(read(paths, settings.catalog(), settings.clock.today()))
+    streamed = plan_stream(
+        paths,
+        settings.catalog(),
+        settings.clock.today(),
+        settings.actor,
+        store,
+        settings.state,
+        settings.clock.timestamp(),
+        shape,
+        progress,
+        observing(store, settings, live, subdomains),
+    )
+    streamed.head["state"] = state_json(store, store.trust(signatures=False))
+    return streamed
 
 
 def make_forecast(

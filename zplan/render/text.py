@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -373,6 +374,19 @@ def state_line(url: str, sandbox: bool) -> str:
 
 
 def render_plan(document: dict[str, Any], style: Style) -> str:
+    accounts = document["accounts"]
+    out = plan_head(document, style)
+    for index, account in enumerate(accounts):
+        if index:
+            out.append("")
+        out.extend(render_account(account, style))
+    rows = [summary_values(account) for account in accounts]
+    out.extend(plan_foot(document, style, len(accounts), lambda: iter(rows)))
+    return "\n".join(out) + "\n"
+
+
+def plan_head(document: dict[str, Any], style: Style) -> list[str]:
+    """What comes before the accounts: the store, and the problems of files not planned."""
     out: list[str] = []
     state = document.get("state")
     if isinstance(state, dict):
@@ -380,69 +394,82 @@ def render_plan(document: dict[str, Any], style: Style) -> str:
         out.append("")
     for diagnostic in document.get("diagnostics", []):
         out.append(_diagnostic_line(diagnostic, style).strip())
-    accounts = document["accounts"]
-    for index, account in enumerate(accounts):
-        if index:
-            out.append("")
-        out.extend(render_account(account, style))
+    return out
+
+
+def plan_foot(
+    document: dict[str, Any], style: Style, count: int, rows: Callable[[], Iterator[list[str]]]
+) -> Iterator[str]:
+    """What comes after the ``count`` accounts; ``rows`` gives their ``summary_values`` (twice)."""
     policy = text_section(document, style)
     if policy:
-        out += ["", *policy]
-    if len(accounts) > 1:
-        out.append("")
-        out.extend(summary_table(document))
+        yield ""
+        yield from policy
+    if count > 1:
+        yield ""
+        yield from summary_lines(rows)
     for note in document.get("notes", []):
-        out.append(f"{style('note:', 'cyan')} {note}")
+        yield f"{style('note:', 'cyan')} {note}"
     if document.get("unmanaged"):
-        out.append(
+        yield (
             f"{style('note:', 'cyan')} unmanaged accounts (in the state store, described by "
             f"no file; never changed): {', '.join(document['unmanaged'])}"
         )
     if not document["applyable"]:
-        out.append(style("This plan has errors and cannot be applied.", "red", "bold"))
-    return "\n".join(out) + "\n"
+        yield style("This plan has errors and cannot be applied.", "red", "bold")
+
+
+def summary_values(account: dict[str, Any]) -> list[str]:
+    """An account's row of the summary: subdomain, currency, monthly before and after, due."""
+    t = account["totals"]
+    due = Decimal(t["due_now"]) + Decimal(t.get("renewals_due", "0"))
+    before, after = t["recurring_before"]["monthly"], t["recurring_after"]["monthly"]
+    return [account["subdomain"], t["currency"], before, after, str(due)]
 
 
 def summary_table(document: dict[str, Any]) -> list[str]:
     """One row per account, then totals per currency."""
-    rows = [("Account", "Previous", "New", "Diff", "Due now")]
+    rows = [summary_values(account) for account in document["accounts"]]
+    return list(summary_lines(lambda: iter(rows)))
+
+
+def summary_lines(values: Callable[[], Iterator[list[str]]]) -> Iterator[str]:
+    """The summary table from the rows ``values()`` gives (called twice: widths, then lines)."""
+    header = ("Account", "Previous", "New", "Diff", "Due now")
+    widths = [len(h) for h in header]
     totals: dict[str, list[Decimal]] = {}
-    for account in document["accounts"]:
-        t = account["totals"]
-        currency = t["currency"]
-        before, after = (
-            Decimal(t["recurring_before"]["monthly"]),
-            Decimal(t["recurring_after"]["monthly"]),
-        )
-        due = Decimal(t["due_now"]) + Decimal(t.get("renewals_due", "0"))
-        rows.append(
-            (
-                account["subdomain"],
-                f"{fmt(before, currency)}/mo",
-                f"{fmt(after, currency)}/mo",
-                fmt(after - before, currency, signed=True),
-                fmt(due, currency),
-            )
-        )
-        sums = totals.setdefault(currency, [Decimal(0)] * 3)
-        sums[0] += before
-        sums[1] += after
-        sums[2] += due
-    for currency, (before, after, due) in sorted(totals.items()):
-        rows.append(
-            (
-                f"Total ({currency})",
-                f"{fmt(before, currency)}/mo",
-                f"{fmt(after, currency)}/mo",
-                fmt(after - before, currency, signed=True),
-                fmt(due, currency),
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    out = []
-    for index, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, 5)]
-        out.append("  ".join(cells).rstrip())
-        if index == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
+    for row in values():
+        cells = _cells(row)
+        widths = [max(w, len(c)) for w, c in zip(widths, cells, strict=True)]
+        sums = totals.setdefault(row[1], [Decimal(0)] * 3)
+        for i, value in enumerate(row[2:]):
+            sums[i] += Decimal(value)
+    total_cells = [
+        _cells([f"Total ({currency})", currency, str(before), str(after), str(due)])
+        for currency, (before, after, due) in sorted(totals.items())
+    ]
+    for cells in total_cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, cells, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [cells[0].ljust(widths[0])] + [cells[i].rjust(widths[i]) for i in range(1, 5)]
+        return "  ".join(padded).rstrip()
+
+    yield line(header)
+    yield "  ".join("-" * w for w in widths)
+    for row in values():
+        yield line(_cells(row))
+    for cells in total_cells:
+        yield line(cells)
+
+
+def _cells(row: list[str]) -> tuple[str, str, str, str, str]:
+    name, currency = row[0], row[1]
+    before, after, due = Decimal(row[2]), Decimal(row[3]), Decimal(row[4])
+    return (
+        name,
+        f"{fmt(before, currency)}/mo",
+        f"{fmt(after, currency)}/mo",
+        fmt(after - before, currency, signed=True),
+        fmt(due, currency),
+    )
