@@ -22,13 +22,22 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency, 2)
 
 
+_QUANTA: dict[str, Decimal] = {}  # currency -> its minor unit as a Decimal (made once)
+
+
 def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_units(currency))
+    found = _QUANTA.get(currency)
+    if found is None:
+        found = _QUANTA[currency] = Decimal(1).scaleb(-minor_units(currency))
+    return found
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round to the currency's minor unit, half up."""
-    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+    found = _QUANTA.get(currency)
+    return amount.quantize(
+        found if found is not None else quantum(currency), rounding=ROUND_HALF_UP
+    )
 
 
 def round_percent(value: Decimal) -> Decimal:

@@ -85,6 +85,8 @@ def card_numbers(text: str) -> list[Card]:
     """
     found = []
     for run in _DIGIT_RUN.finditer(text):
+        if run.end() - run.start() < 13:  # fewer than 13 characters: fewer than 13 digits
+            continue
         written = run.group()
         digits = digits_of(written)
         if len(digits) < 13:
@@ -212,8 +214,13 @@ _INVISIBLE = {
 }
 
 
+_ANY_INVISIBLE = re.compile("[" + "".join(re.escape(chr(code)) for code in _INVISIBLE) + "]")
+
+
 def show_invisible(text: str) -> str:
     """``text`` with bidi controls and zero-width characters written as ``\\u202e``."""
+    if _ANY_INVISIBLE.search(text) is None:  # the usual case, found by the regex engine
+        return text
     return text.translate(_INVISIBLE)
 
 

@@ -78,6 +78,7 @@ class Compiler:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
         self.refs: dict[str, Check] = {}
+        self.done: set[str] = set()
 
     def compile(self, schema: Any) -> Check:
         if schema is True:
@@ -100,13 +101,26 @@ class Compiler:
             return lambda value: True
         if len(checks) == 1:
             return checks[0]
-        return lambda value: all(check(value) for check in checks)
+        # A plain loop: the check of every value of every file runs through here.
+        if len(checks) == 2:
+            one, two = checks
+            return lambda value: one(value) and two(value)
+
+        def every(value: Any) -> bool:
+            for check in checks:
+                if not check(value):
+                    return False
+            return True
+
+        return every
 
     # Keywords -------------------------------------------------------------------
 
     def k_ref(self, ref: str, _schema: Any) -> Check:
         if not ref.startswith("#/"):
             raise Unsupported(f"$ref {ref}")
+        if ref in self.done:  # compiled already: called directly
+            return self.refs[ref]
         if ref not in self.refs:
             self.refs[ref] = lambda value: True  # placeholder while compiling (recursion)
             target: Any = self.root
@@ -114,15 +128,22 @@ class Compiler:
                 target = target[part]
             compiled = self.compile(target)
             self.refs[ref] = compiled
+            self.done.add(ref)
+            return compiled
         refs = self.refs
         return lambda value: refs[ref](value)  # noqa: PLW0108 - late-bound: the ref may still be compiling
 
     def k_type(self, kind: str | list[str], _schema: Any) -> Check:
         kinds = [kind] if isinstance(kind, str) else list(kind)
         checks = [_is_type(k) for k in kinds]
+        if len(checks) == 1:
+            return checks[0]
         return lambda value: any(check(value) for check in checks)
 
     def k_enum(self, options: list[Any], _schema: Any) -> Check:
+        if all(isinstance(option, str) for option in options):  # the usual case: words
+            words = frozenset(options)
+            return lambda value: isinstance(value, str) and value in words
         return lambda value: any(_equal(value, option) for option in options)
 
     def k_const(self, expected: Any, _schema: Any) -> Check:
@@ -131,10 +152,15 @@ class Compiler:
     def k_properties(self, properties: Mapping[str, Any], _schema: Any) -> Check:
         compiled = {name: self.compile(sub) for name, sub in properties.items()}
 
+        pairs = tuple(compiled.items())
+
         def check(value: Any) -> bool:
             if not isinstance(value, dict):
                 return True
-            return all(c(value[name]) for name, c in compiled.items() if name in value)
+            for name, sub in pairs:
+                if name in value and not sub(value[name]):
+                    return False
+            return True
 
         return check
 
@@ -156,6 +182,9 @@ class Compiler:
         known = set(schema.get("properties", {}))
         patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
         sub = self.compile(extra)
+        if extra is False and not patterns:  # the usual case: only the known keys
+            frozen = frozenset(known)
+            return lambda value: not isinstance(value, dict) or value.keys() <= frozen
 
         def check(value: Any) -> bool:
             if not isinstance(value, dict):
@@ -174,7 +203,8 @@ class Compiler:
         return lambda value: not isinstance(value, dict) or all(sub(k) for k in value)
 
     def k_required(self, names: list[str], _schema: Any) -> Check:
-        return lambda value: not isinstance(value, dict) or all(n in value for n in names)
+        wanted = frozenset(names)
+        return lambda value: not isinstance(value, dict) or value.keys() >= wanted
 
     def k_dependentRequired(self, needs: Mapping[str, list[str]], _schema: Any) -> Check:
         def check(value: Any) -> bool:
@@ -251,8 +281,8 @@ class Compiler:
         return lambda value: not isinstance(value, str) or len(value) <= bound
 
     def k_pattern(self, pattern: str, _schema: Any) -> Check:
-        compiled = re.compile(pattern)
-        return lambda value: not isinstance(value, str) or compiled.search(value) is not None
+        search = re.compile(pattern).search
+        return lambda value: not isinstance(value, str) or search(value) is not None
 
     def k_oneOf(self, options: list[Any], _schema: Any) -> Check:
         subs = [self.compile(option) for option in options]

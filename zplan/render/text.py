@@ -420,11 +420,18 @@ def plan_foot(
 
 
 def summary_values(account: dict[str, Any]) -> list[str]:
-    """An account's row of the summary: subdomain, currency, monthly before and after, due."""
+    """An account's row of the summary: currency, monthly before and after, due (for the
+    totals), then its cells as shown (worked out where the account is planned)."""
     t = account["totals"]
     due = Decimal(t["due_now"]) + Decimal(t.get("renewals_due", "0"))
     before, after = t["recurring_before"]["monthly"], t["recurring_after"]["monthly"]
-    return [account["subdomain"], t["currency"], before, after, str(due)]
+    return [
+        t["currency"],
+        before,
+        after,
+        str(due),
+        *_cells(account["subdomain"], t["currency"], before, after, str(due)),
+    ]
 
 
 def summary_table(document: dict[str, Any]) -> list[str]:
@@ -439,13 +446,15 @@ def summary_lines(values: Callable[[], Iterator[list[str]]]) -> Iterator[str]:
     widths = [len(h) for h in header]
     totals: dict[str, list[Decimal]] = {}
     for row in values():
-        cells = _cells(row)
-        widths = [max(w, len(c)) for w, c in zip(widths, cells, strict=True)]
-        sums = totals.setdefault(row[1], [Decimal(0)] * 3)
-        for i, value in enumerate(row[2:]):
-            sums[i] += Decimal(value)
+        widths = [max(w, len(c)) for w, c in zip(widths, row[4:], strict=True)]
+        sums = totals.get(row[0])
+        if sums is None:
+            sums = totals[row[0]] = [Decimal(0)] * 3
+        sums[0] += Decimal(row[1])
+        sums[1] += Decimal(row[2])
+        sums[2] += Decimal(row[3])
     total_cells = [
-        _cells([f"Total ({currency})", currency, str(before), str(after), str(due)])
+        _cells(f"Total ({currency})", currency, str(before), str(after), str(due))
         for currency, (before, after, due) in sorted(totals.items())
     ]
     for cells in total_cells:
@@ -458,14 +467,13 @@ def summary_lines(values: Callable[[], Iterator[list[str]]]) -> Iterator[str]:
     yield line(header)
     yield "  ".join("-" * w for w in widths)
     for row in values():
-        yield line(_cells(row))
+        yield line(row[4:])
     for cells in total_cells:
         yield line(cells)
 
 
-def _cells(row: list[str]) -> tuple[str, str, str, str, str]:
-    name, currency = row[0], row[1]
-    before, after, due = Decimal(row[2]), Decimal(row[3]), Decimal(row[4])
+def _cells(name: str, currency: str, *amounts: str) -> tuple[str, str, str, str, str]:
+    before, after, due = (Decimal(amount) for amount in amounts)
     return (
         name,
         f"{fmt(before, currency)}/mo",
