@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +69,8 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 def did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
     """A hint naming the closest candidate, if one is close enough."""
     lowered = {candidate.lower(): candidate for candidate in candidates}
+    import difflib  # only for a word that is not known
+
     matches = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     if matches:
         return f"did you mean '{lowered[matches[0]]}'?"

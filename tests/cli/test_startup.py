@@ -75,3 +75,34 @@ def test_deepdiff_comes_in_only_to_compare_with_a_current_subscription(
     file.write_text(file.read_text().replace("agents: 25", "agents: 30"))
     code, modules = loaded("--state", state, "--at", TODAY, "plan", str(file))
     assert (code, modules) == (0, ["deepdiff"])
+
+
+def test_every_command_is_found_by_its_module() -> None:
+    """The root group loads a command's module on demand: the table must name them all."""
+    probe = (
+        "import json\n"
+        "from zplan.cli.options import COMMAND_MODULES, cli, load_commands\n"
+        "load_commands()\n"
+        "print(json.dumps([sorted(cli.commands), sorted(COMMAND_MODULES)]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    registered, listed = json.loads(done.stdout)
+    assert registered == listed
+
+
+def test_a_command_loads_its_own_module_only() -> None:
+    probe = (
+        "import sys, json\n"
+        "from zplan.cli import run\n"
+        "run(sys.argv[1:])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('zplan.cli.'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "--at", TODAY, "validate", str(EXAMPLES / "accounts")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "zplan.cli.admin" not in modules and "zplan.cli.history" not in modules
+    assert "zplan.cli.plan" in modules

@@ -22,17 +22,7 @@ from typing import Any
 import click
 
 from zplan import __version__
-from zplan.cli import (  # noqa: F401 - registers the commands
-    admin,
-    catalog,
-    forecast,
-    history,
-    orders,
-    plan,
-    state,
-    zendesk,
-)
-from zplan.cli.options import cli
+from zplan.cli.options import cli  # each command's module is loaded when it runs (Root)
 from zplan.errors import ExitCode, ZplanError
 from zplan.redact import scrub
 

@@ -130,6 +130,53 @@ class Group(click.Group):
             formatter.write("\n" + self.epilog + "\n")
 
 
+# Which module defines each top-level command: a command's module is imported when it runs
+# (and every one for --help), so a start-up loads only what the command needs.
+COMMAND_MODULES = {
+    "validate": "plan",
+    "plan": "plan",
+    "apply": "plan",
+    "show": "plan",
+    "admin": "admin",
+    "catalog": "catalog",
+    "forecast": "forecast",
+    "export": "history",
+    "history": "history",
+    "confirm": "orders",
+    "cancel-order": "orders",
+    "order": "orders",
+    "state": "state",
+    "keygen": "state",
+    "force-unlock": "state",
+    "refresh": "zendesk",
+    "import": "zendesk",
+}
+
+
+class Root(Group):
+    """The root group: loads a command's module when the command is asked for."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(name)
+        if module is not None and name not in self.commands:
+            import importlib
+
+            importlib.import_module(f"zplan.cli.{module}")
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
+
+
+def load_commands() -> None:
+    """Every command's module (for --help, and for tests that walk the commands)."""
+    import importlib
+
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"zplan.cli.{module}")
+
+
 class Command(click.Command):
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         if self.epilog:
@@ -145,7 +192,7 @@ def command(group: click.Group, name: str, examples: str, **kwargs: Any) -> Call
 
 
 @click.group(
-    cls=Group,
+    cls=Root,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Examples:\n  zplan validate accounts/\n  zplan plan accounts/acme.yaml\n"
     "  zplan apply accounts/acme.yaml\n  zplan plan accounts/ --out plan.json && "

@@ -10,19 +10,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zplan.apply.planfile import sign, state_json
 from zplan.diagnostics import Diagnostic
 from zplan.errors import UsageError, ZplanError
 from zplan.load.document import Document
 from zplan.load.files import Scanned, Workspace, read, scan
 from zplan.model import Account, AccountType, Desired
-from zplan.pipeline.guardrails import Extras
 from zplan.pipeline.settings import Settings
-from zplan.state.base import Store, VersionWrite
 
 if TYPE_CHECKING:
     from zplan.pipeline.bulk import Shape, Streamed
+    from zplan.pipeline.guardrails import Extras
     from zplan.pipeline.live import LiveOptions
+    from zplan.state.base import Store
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -63,6 +62,7 @@ def make_plan(
 
     With ``live``, the plan reads the live accounts: as last recorded, or read now
     (``live.refresh``, never written)."""
+    from zplan.apply.planfile import sign, state_json
     from zplan.pipeline.bulk import plan_files
     from zplan.pipeline.live import LiveOptions, observing, subdomains_of
 
@@ -106,6 +106,7 @@ def stream_plan(
 ) -> Streamed:
     """``make_plan`` for output that is written as it is planned (never saved, no policies):
     each account already in its ``shape``, waiting in a temporary file (bulk.plan_stream)."""
+    from zplan.apply.planfile import state_json
     from zplan.pipeline.bulk import plan_stream
     from zplan.pipeline.live import LiveOptions, observing, subdomains_of
 
@@ -137,6 +138,8 @@ def make_forecast(
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The forecast document of every account under ``paths``, and the accounts left out."""
+    from zplan.pipeline.guardrails import Extras
+
     document = make_plan(
         paths, settings, store, progress=progress, extras=Extras(None, months, detail=True)
     )
@@ -212,6 +215,8 @@ def admin_set_type(subdomain: str, account_type: str, settings: Settings) -> tup
                     }
                 ],
             }
+            from zplan.state.base import VersionWrite
+
             version = VersionWrite(
                 updated,
                 "admin",
