@@ -30,7 +30,7 @@ from tests.test_gitops import APPROVER, CI, SCRIPTS, Job, Repo, make_repo
 
 PIPELINE = yaml.safe_load((CI / "gitlab" / ".gitlab-ci.yml").read_text(encoding="utf-8"))
 PROJECT = "42"
-TOKEN = "glpat-zplan-test"  # noqa: S105 - a made-up token for the local server
+TOKEN = "glpat-zplan-test"
 MR = "7"
 
 
@@ -159,7 +159,7 @@ def roll_back(store: Path, subdomain: str, to: int) -> None:
     """What someone with the store's credentials can do: a consistent rollback."""
     with sqlite3.connect(store) as raw:
         for table in ("audit", "invoices", "applied_plans", "versions"):
-            raw.execute(f"DELETE FROM {table} WHERE subdomain = ? AND serial > ?", (subdomain, to))  # noqa: S608
+            raw.execute(f"DELETE FROM {table} WHERE subdomain = ? AND serial > ?", (subdomain, to))
         (state,) = raw.execute(
             "SELECT state FROM versions WHERE subdomain = ? AND serial = ?", (subdomain, to)
         ).fetchone()
@@ -172,9 +172,9 @@ def delete_account(store: Path, subdomain: str) -> None:
     with sqlite3.connect(store) as raw:
         tables = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
-            columns = [c[1] for c in raw.execute(f"PRAGMA table_info({table})")]  # noqa: S608
+            columns = [c[1] for c in raw.execute(f"PRAGMA table_info({table})")]
             if "subdomain" in columns:
-                raw.execute(f"DELETE FROM {table} WHERE subdomain = ?", (subdomain,))  # noqa: S608
+                raw.execute(f"DELETE FROM {table} WHERE subdomain = ?", (subdomain,))
 
 
 def test_gitlab_approval_flow_publishes_heads_and_the_drift_job_verifies_the_newest(
@@ -274,9 +274,7 @@ def test_gitlab_approval_flow_publishes_heads_and_the_drift_job_verifies_the_new
     )
 
 
-def test_gitlab_drift_without_published_heads_says_so(
-    repo: Repo, httpserver: HTTPServer
-) -> None:
+def test_gitlab_drift_without_published_heads_says_so(repo: Repo, httpserver: HTTPServer) -> None:
     for environment in ("zendesk-billing", "zendesk-owner"):
         serve_deployments(httpserver, environment, [])
     job = gitlab_job(repo, "zplan-drift", httpserver, ZPLAN_STATE=repo.state)
@@ -291,9 +289,7 @@ def test_gitlab_drift_without_published_heads_says_so(
     assert "ZPLAN_REQUIRE_HEADS is true: failing" in strict.err
 
 
-def test_gitlab_drift_fails_when_gitlab_cannot_be_asked(
-    repo: Repo, httpserver: HTTPServer
-) -> None:
+def test_gitlab_drift_fails_when_gitlab_cannot_be_asked(repo: Repo, httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"/api/v4/projects/{PROJECT}/deployments").respond_with_json(
         {"message": "401 Unauthorized"}, status=401
     )
@@ -334,7 +330,9 @@ def test_github_drift_finds_the_heads_of_either_flow_and_trusts_no_pull_request_
     jobs = workflow["jobs"]
     for name in ("apply", "apply-on-merge", "confirm"):
         uploads = [
-            s for s in jobs[name]["steps"] if s.get("uses", "").startswith("actions/upload-artifact")
+            s
+            for s in jobs[name]["steps"]
+            if s.get("uses", "").startswith("actions/upload-artifact")
         ]
         assert any(s["with"]["name"] == "zplan-heads" for s in uploads), name
     script = next(s for s in jobs["drift"]["steps"] if s.get("id") == "heads")["with"]["script"]

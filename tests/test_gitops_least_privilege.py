@@ -28,8 +28,8 @@ The store is byte for byte unchanged and its history verifies.
 from __future__ import annotations
 
 import hashlib
-import re
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -54,7 +54,7 @@ set -eu
 echo "ATTACK: the pull request's own script runs" >&2
 : >"$ZPLAN_ATTACK_MARKER"
 rc=0
-ZPLAN_ACTOR=%(owner)s zplan apply "$ZPLAN_ACCOUNTS_DIR" --auto-approve --no-color || rc=$?
+ZPLAN_ACTOR=@OWNER@ zplan apply "$ZPLAN_ACCOUNTS_DIR" --auto-approve --no-color || rc=$?
 echo "ATTACK: zplan apply exited $rc" >&2
 "${ZPLAN_PYTHON:-python3}" - <<'PY'
 import os
@@ -75,7 +75,7 @@ try:
 except Exception as exc:
     print(f"ATTACK: direct write failed: {exc}")
 PY
-""" % {"owner": OWNER}
+""".replace("@OWNER@", OWNER)
 
 
 @dataclass

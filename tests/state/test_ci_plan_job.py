@@ -44,7 +44,7 @@ def test_the_plan_job_with_the_select_only_role_cannot_write(
     def rows() -> tuple[int, ...]:
         with postgres_server.connect() as conn:
             return tuple(
-                conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()[0]  # noqa: S608
+                conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()[0]
                 for table in ("audit", "versions", "invoices", "accounts", "trust")
             )
 
