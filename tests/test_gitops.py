@@ -769,6 +769,7 @@ def test_gitlab_pipeline() -> None:
         "zplan-merge-apply.sh",
         "zplan-drift.sh",
         "gitlab-mr.sh",
+        "gitlab-heads.py",
         "comment.py",
         "zplan-confirm.sh",
     }

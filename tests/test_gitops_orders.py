@@ -118,6 +118,8 @@ def test_pull_request_merge_change_order_and_manual_confirmation(
     assert confirmed["order"]["status"] == "confirmed"
     assert confirmed["charged"] == due_in_pr and confirmed["ci_run_url"] == run_url(6)
     assert confirmed["actor"] == OWNER and confirmed["invoice"]["invoice_ref"] == "INV-77"
+    heads = json.loads((repo.artifacts / "zplan-heads.json").read_text("utf-8"))
+    assert {h["subdomain"]: h["serial"] for h in heads}["bellhop"] == confirmed["serial"]
     after = repo.zplan("plan", "accounts/bellhop.yaml")
     assert "No changes" in after.out
     # The next merge job finds no open order to post.
@@ -143,8 +145,11 @@ def test_confirmation_is_a_manual_job_behind_protection_never_a_comment() -> Non
     assert "refs/heads/main" in job["if"] and "issue_comment" not in job["if"]
     assert job["environment"] == "zendesk-owner"
     assert job["permissions"] == {"contents": "read"}
-    step = job["steps"][-1]
+    step = next(s for s in job["steps"] if "zplan-confirm.sh" in s.get("run", ""))
     assert step["run"] == 'sh "$ZPLAN_SCRIPTS/zplan-confirm.sh"'
+    # A confirmation is a signed audit entry: the job holds the apply key and publishes heads.
+    assert step["env"]["ZPLAN_SIGNING_KEY"] == "${{ secrets.ZPLAN_SIGNING_KEY }}"
+    assert "name: zplan-heads" in yaml.safe_dump(job["steps"])
     # The inputs reach the script through the environment, never pasted into it.
     assert step["env"]["ZPLAN_INVOICE_TOTAL"] == "${{ inputs.invoice_total }}"
     assert not re.search(r"run:.*\$\{\{\s*inputs\.", text)

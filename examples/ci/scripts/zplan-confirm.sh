@@ -13,6 +13,8 @@
 #   ZPLAN_UNVERIFIED_REASON  why the live account is not read (no Zendesk credentials)
 #   ZPLAN_ACTOR              who confirms: the owner (or a billing admin) on record
 #   ZPLAN_RESULT_FILE        a Markdown report (default: zplan-confirm.md)
+#   ZPLAN_HEADS_FILE         where the audit heads are published after the write
+#                            (default: zplan-heads.json; docs/ci.md#audit-heads)
 #
 # Exit 1, nothing written, when the total differs from the order's price on
 # that day (to the cent), the order expired, or the actor may not confirm it.
@@ -34,6 +36,9 @@ set -- confirm "$account" --invoice-total "$total" --no-color
 rc=0
 zplan "$@" >"$log" 2>&1 || rc=$?
 cat "$log"
+if [ "$rc" -eq 0 ]; then
+	publish_heads # a confirmation writes: its audit heads are published as an apply's are
+fi
 {
 	echo "<!-- zplan-confirm -->"
 	if [ "$rc" -eq 0 ]; then
