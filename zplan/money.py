@@ -57,10 +57,13 @@ def parse_amount(text: str) -> Decimal:
 
 def to_json(amount: Decimal, currency: str) -> str:
     """The JSON form: a string with exactly the minor unit's places ("1234.50")."""
-    value = round_money(amount, currency)
-    if value == 0:
+    # Rounded to the minor unit, a Decimal prints with exactly its places (the hot path of
+    # every plan: round_money and minor_units inlined).
+    found = _QUANTA.get(currency)
+    value = amount.quantize(found if found is not None else quantum(currency), ROUND_HALF_UP)
+    if not value:
         value = abs(value)  # no "-0.00"
-    return f"{value:.{minor_units(currency)}f}"
+    return str(value)
 
 
 def percent_to_json(value: Decimal) -> str:

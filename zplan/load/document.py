@@ -37,6 +37,10 @@ MAX_DEPTH = 64
 MAX_DIGITS = 30  # no count or price needs more; Python refuses int() past 4,300 digits
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:  # libyaml's event parser, when PyYAML was built with it
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    _CParser = None
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _TRUES = {"true", "True", "TRUE"}
@@ -426,8 +430,7 @@ class _Builder:
 
     def run(self) -> None:
         try:
-            for event in yaml.parse(self.document.text, Loader=_Parser):
-                self.handle(event)
+            self.events()
         except _Stop:
             self.document.data = None
             self.document.root = None
@@ -494,6 +497,21 @@ class _Builder:
                 f"the top level is {_kind(self.document.data)}, not a mapping of keys",
                 "a subscription file starts with 'zplan: 1'",
             )
+
+    def events(self) -> None:
+        """Every event of the text through ``handle``: libyaml's parser driven directly (no
+        generator between them), PyYAML's own when libyaml is not there."""
+        if _CParser is None:
+            for event in yaml.parse(self.document.text, Loader=_Parser):
+                self.handle(event)
+            return
+        parser = _CParser(self.document.text)
+        try:
+            get, handle = parser.get_event, self.handle
+            while (event := get()) is not None:
+                handle(event)
+        finally:
+            parser.dispose()
 
     def handle(self, event: yaml.Event) -> None:
         mark = event.start_mark
