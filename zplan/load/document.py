@@ -37,10 +37,8 @@ MAX_DEPTH = 64
 MAX_DIGITS = 30  # no count or price needs more; Python refuses int() past 4,300 digits
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-try:  # libyaml's event parser, when PyYAML was built with it
-    from yaml.cyaml import CParser as _CParser
-except ImportError:  # pragma: no cover - PyYAML without libyaml
-    _CParser = None
+# libyaml's event parser, when PyYAML was built with it.
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _TRUES = {"true", "True", "TRUE"}
@@ -508,8 +506,8 @@ class _Builder:
         parser = _CParser(self.document.text)
         try:
             get, handle = parser.get_event, self.handle
-            while (event := get()) is not None:
-                handle(event)
+            while (found := get()) is not None:
+                handle(found)
         finally:
             parser.dispose()
 
