@@ -26,6 +26,13 @@ _SEPARATORS = re.compile(SEPARATOR)
 # Runs of digits with single separators between them: where card numbers hide.
 _DIGIT_RUN = re.compile(rf"[0-9]+(?:{SEPARATOR}[0-9]+)*+")  # possessive: no backtracking
 _GROUP = re.compile(r"[0-9]+")
+# The runs that hold 13 digits or more, found by the regex engine alone: a run starts at a
+# digit that follows neither a digit nor a digit and one separator (where _DIGIT_RUN's scan
+# starts one), and holds thirteen digits with at most one separator between each.
+_LONG_RUN = re.compile(
+    rf"(?<![0-9])(?<![0-9]{SEPARATOR})(?=[0-9](?:{SEPARATOR}?[0-9]){{12}})"
+    rf"[0-9]+(?:{SEPARATOR}[0-9]+)*+"
+)
 # Inside a run, consecutive groups of three or more digits: how cards are printed.
 _STRETCH = re.compile(rf"(?<![0-9])[0-9]{{3,}}(?:{SEPARATOR}[0-9]{{3,}})*+(?![0-9])")
 # A date and time is a run of 12 to 14 digits, not a card: 2026-11-27 10:00:00.
@@ -84,9 +91,7 @@ def card_numbers(text: str) -> list[Card]:
     digit before it joins the run.
     """
     found = []
-    for run in _DIGIT_RUN.finditer(text):
-        if run.end() - run.start() < 13:  # fewer than 13 characters: fewer than 13 digits
-            continue
+    for run in _LONG_RUN.finditer(text):  # the runs _DIGIT_RUN finds, those of 13+ digits
         written = run.group()
         digits = digits_of(written)
         if len(digits) < 13:

@@ -30,7 +30,7 @@ class TextShape:
         self._render = render_account
         self._row = summary_values
 
-    def account(self, account: dict[str, Any]) -> tuple[str, Any]:
+    def account(self, account: dict[str, Any]) -> tuple[str, list[str]]:
         return "\n".join(self._render(account, self.style)), self._row(account)
 
     def write(self, plan: Streamed, write: Write) -> None:
@@ -63,8 +63,8 @@ class TextShape:
 class JsonShape:
     """The plan document as ``zplan.apply.planfile.dumps`` writes it."""
 
-    def account(self, account: dict[str, Any]) -> tuple[str, Any]:
-        return json.dumps(account, ensure_ascii=False), None
+    def account(self, account: dict[str, Any]) -> tuple[str, list[str]]:
+        return json.dumps(account, ensure_ascii=False), []
 
     def write(self, plan: Streamed, write: Write) -> None:
         from zplan.apply.planfile import PRETTY_UP_TO, dumps

@@ -128,10 +128,10 @@ def _walk(
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            path = Path(directory) / entry.name
-            display = str(Path(name) / entry.name)
+            path = Path(entry.path)
+            display = entry.name if name == "." else os.path.join(name, entry.name)  # as pathlib
             try:
-                info = path.lstat()
+                info = entry.stat(follow_symlinks=False)  # from the scan when it can be
             except OSError:
                 continue  # gone since the directory was read
             if stat.S_ISDIR(info.st_mode):

@@ -22,7 +22,6 @@ there are, and the output is written in order once the verdict is known.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from zplan.plan.planner import Context, plan_account
 from zplan.state import open_store
 from zplan.state.base import Mode, Store
 
+_UNIT = "\x1f"  # between the strings a fragment keeps for the end (none holds a control character)
 PARALLEL_FROM = 400  # below this, starting workers costs more than it saves
 CHUNK = 250
 
@@ -105,8 +105,8 @@ def _plan_one(index: int, path: str, name: str, named: bool) -> dict[str, Any]:
 class Shape(Protocol):
     """How one account is written out (given by the command line: text or JSON)."""
 
-    def account(self, account: dict[str, Any]) -> tuple[str, Any]:
-        """The account's output fragment, and a JSON-shaped extra (a summary row) for the end."""
+    def account(self, account: dict[str, Any]) -> tuple[str, list[str]]:
+        """The account's output fragment, and strings kept for the end (its summary row)."""
         ...
 
 
@@ -214,7 +214,7 @@ class Streamed(NamedTuple):
     spans: array[int]  # offset, fragment length, extra length, per spilled account
     kept: bytearray  # per spilled account: 1 if it is in the plan
 
-    def parts(self) -> Iterator[tuple[str, Any]]:
+    def parts(self) -> Iterator[tuple[str, list[str]]]:
         self.spill.seek(0)
         for index, keep in enumerate(self.kept):
             offset, size, extra = self.spans[3 * index : 3 * index + 3]
@@ -222,7 +222,8 @@ class Streamed(NamedTuple):
                 continue
             self.spill.seek(offset)
             raw = self.spill.read(size + extra)
-            yield raw[:size].decode("utf-8"), json.loads(raw[size:])
+            kept = raw[size:].decode("utf-8")
+            yield raw[:size].decode("utf-8"), kept.split(_UNIT) if kept else []
 
     def close(self) -> None:
         self.spill.close()
@@ -267,7 +268,7 @@ def plan_stream(
         at = -1
         if "fragment" in result:
             fragment = result["fragment"].encode("utf-8")
-            extra = json.dumps(result["extra"], ensure_ascii=False).encode("utf-8")
+            extra = _UNIT.join(result["extra"]).encode("utf-8")
             spill.write(fragment)
             spill.write(extra)
             at = len(flags)
