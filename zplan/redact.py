@@ -29,9 +29,10 @@ _GROUP = re.compile(r"[0-9]+")
 # The runs that hold 13 digits or more, found by the regex engine alone: a run starts at a
 # digit that follows neither a digit nor a digit and one separator (where _DIGIT_RUN's scan
 # starts one), and holds thirteen digits with at most one separator between each.
+# (The first digit is matched first, so that the engine gives up at once on anything else.)
 _LONG_RUN = re.compile(
-    rf"(?<![0-9])(?<![0-9]{SEPARATOR})(?=[0-9](?:{SEPARATOR}?[0-9]){{12}})"
-    rf"[0-9]+(?:{SEPARATOR}[0-9]+)*+"
+    rf"[0-9](?<![0-9]{{2}})(?<![0-9]{SEPARATOR}[0-9])(?=(?:{SEPARATOR}?[0-9]){{12}})"
+    rf"[0-9]*+(?:{SEPARATOR}[0-9]+)*+"
 )
 # Inside a run, consecutive groups of three or more digits: how cards are printed.
 _STRETCH = re.compile(rf"(?<![0-9])[0-9]{{3,}}(?:{SEPARATOR}[0-9]{{3,}})*+(?![0-9])")
