@@ -596,6 +596,7 @@ class SqlStore(Store):
     """SQL shared by SQLite and PostgreSQL; ``?`` placeholders, translated by each backend."""
 
     conn: Any
+    BATCH = 500  # accounts read per query by the batched reads
 
     # Each backend: a transaction that is the only writer while it runs.
     @abc.abstractmethod
@@ -621,7 +622,7 @@ class SqlStore(Store):
 
     def accounts(self, subdomains: Sequence[str]) -> dict[str, Account]:
         found: dict[str, Account] = {}
-        for part in _chunks(sorted(set(subdomains))):
+        for part in _chunks(sorted(set(subdomains)), self.BATCH):
             marks = ", ".join("?" for _ in part)
             with self._read_tx() as cur:
                 rows = self._rows(
@@ -634,7 +635,7 @@ class SqlStore(Store):
 
     def applied_many(self, plan_id: str, subdomains: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for part in _chunks(sorted(set(subdomains))):
+        for part in _chunks(sorted(set(subdomains)), self.BATCH):
             marks = ", ".join("?" for _ in part)
             with self._read_tx() as cur:
                 rows = self._rows(
