@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from zplan.apply.session import BatchedAccounts
-from zplan.errors import LockHeld
+from zplan.errors import LockHeld, StateError
 from zplan.state import open_store
 from zplan.state.base import LockInfo, Mode
 
@@ -199,3 +199,34 @@ def test_postgres_apply_makes_about_one_commit_per_account(
     # 30 more accounts, about 30 more commits (a few spare: autovacuum counts there too)
     assert 30 <= commits[40] - commits[10] <= 35, commits
     assert commits[10] <= 10 + 60, commits
+
+
+@pytest.mark.postgres
+def test_postgres_too_many_accounts_to_lock_is_one_clear_line_and_leaves_no_lock(
+    store_factory: StoreFactory,
+) -> None:
+    """Each account of an apply holds one advisory lock; past the server's lock table, the
+    apply fails before anything is written and keeps none of the locks it got."""
+    url = store_factory.new("postgresql")
+    with open_store(url, mode=Mode.WRITE) as store, RawStore(url) as raw:
+        settings = raw.rows(
+            "SELECT current_setting('max_locks_per_transaction')::int * "
+            "(current_setting('max_connections')::int + "
+            "current_setting('max_prepared_transactions')::int)"
+        )
+        too_many = 10 * int(settings[0][0])
+        mine = LockInfo.mine("me@example.com", "apply", "2026-11-27T00:00:00Z")
+        with (
+            pytest.raises(StateError) as failed,
+            store.locked([f"acct{i:06d}" for i in range(too_many)], mine, 0),
+        ):
+            pass
+        assert f"cannot lock {too_many} accounts at once" in failed.value.message
+        assert "max_locks_per_transaction" in (failed.value.hint or "")
+        held = store.conn.execute(  # type: ignore[attr-defined]
+            "SELECT COUNT(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'"
+        ).fetchone()
+        assert held == (0,)
+        assert raw.rows("SELECT COUNT(*) FROM locks") == [(0,)]
+        with store.locked(["acct000001", "acct000002"], mine, 0):
+            pass

@@ -501,22 +501,29 @@ class AlreadyApplied(StateError):
 
 
 def audit_row(
-    previous_hash: str, write: VersionWrite, serial: int, extra: dict[str, Any]
+    previous_hash: str,
+    write: VersionWrite,
+    serial: int,
+    extra: dict[str, Any],
+    texts: tuple[str, str | None] | None = None,
 ) -> tuple[str, str]:
     """The audit entry's JSON and hash for a version at ``serial``.
 
     ``extra``: what the store adds (its clock's time, sandbox flag, the key
-    registry entry in force and the signing key's id).
+    registry entry in force and the signing key's id). ``texts``: the canonical
+    JSON of the version's state and invoice, when the caller has made them already.
     """
+    state, invoice = texts or (
+        canonical(write.account.to_json()),
+        None if write.invoice is None else canonical(write.invoice),
+    )
     entry = dict(write.audit)
     entry.update(extra)
     entry["serial"] = serial
     entry["kind"] = write.kind
     entry["priced_on"] = write.priced_on
-    entry["state_sha256"] = sha256_text(canonical(write.account.to_json()))
-    entry["invoice_sha256"] = (
-        None if write.invoice is None else sha256_text(canonical(write.invoice))
-    )
+    entry["state_sha256"] = sha256_text(state)
+    entry["invoice_sha256"] = None if invoice is None else sha256_text(invoice)
     entry["previous_hash"] = previous_hash
     return canonical(entry), chain_hash(previous_hash, entry)
 
@@ -725,6 +732,7 @@ class SqlStore(Store):
                 if account.serial != serial:
                     raise StateError(f"internal: version {account.serial} written as {serial}")
                 state = canonical(account.to_json())
+                invoice = None if version.invoice is None else canonical(version.invoice)
                 inserts.append(
                     (
                         "INSERT INTO versions (subdomain, serial, kind, created_at, "
@@ -743,7 +751,7 @@ class SqlStore(Store):
                                 version.invoice["date"],
                                 account.currency,
                                 version.invoice["total"],
-                                canonical(version.invoice),
+                                invoice,
                             ),
                         )
                     )
@@ -751,7 +759,7 @@ class SqlStore(Store):
                     self._execute_all(cur, inserts)  # in order: the order's update counts rows
                     inserts = []
                     self._write_order(cur, subdomain, serial, version)
-                entry, digest = audit_row(previous, version, serial, extra)
+                entry, digest = audit_row(previous, version, serial, extra, (state, invoice))
                 inserts.append(
                     (
                         "INSERT INTO audit (subdomain, serial, entry, hash, signature) "

@@ -260,13 +260,14 @@ class PostgresStore(SqlStore):
     )
 
     def _execute_all(self, cur: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """The write's inserts in one round trip (pipeline mode); an error still raises here."""
+        """A write's inserts as one statement: each insert a data-modifying WITH query
+        (one round trip, one statement to prepare; an error still raises here)."""
         if len(statements) < 2:
             super()._execute_all(cur, statements)
             return
-        with self.conn.pipeline():
-            for statement, params in statements:
-                cur.execute(self._q(statement), params)
+        parts = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(statements))
+        params = [value for _, values in statements for value in values]
+        cur.execute(self._q(f"WITH {parts} SELECT 1"), params)
 
     def _serialise_account(self, cur: Any, subdomain: str) -> None:
         # Writers of one account queue here; the shared code then re-reads the serial.
@@ -286,8 +287,19 @@ class PostgresStore(SqlStore):
             yield
             return
         keys = [self._lock_key(s) for s in wanted]
-        with self._session(f"locking {_names(wanted)}"):
-            self._take_all(wanted, keys, info, timeout)
+        try:
+            with self._session(f"locking {_names(wanted)}"):
+                self._take_all(wanted, keys, info, timeout)
+        except StateError as exc:
+            self._release_mine(keys)  # a failed statement keeps the session locks it took
+            if "out of shared memory" in exc.message:
+                raise StateError(
+                    f"the state store {self.url} cannot lock {len(wanted)} accounts at once: "
+                    "the server's lock table is full (out of shared memory); nothing was written",
+                    hint="apply fewer accounts at a time, or raise the server's "
+                    "max_locks_per_transaction (each account of an apply holds one lock)",
+                ) from None
+            raise
         try:
             yield
         finally:
@@ -295,6 +307,20 @@ class PostgresStore(SqlStore):
                 self.conn.execute("DELETE FROM locks WHERE lock_id = %s", (info.id,))
                 self.conn.execute(
                     "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) k", (keys,)
+                )
+
+    def _release_mine(self, keys: list[int]) -> None:
+        """Release those of ``keys`` this session holds (after a failure, whatever it took)."""
+        with contextlib.suppress(psycopg.Error):
+            held = self.conn.execute(
+                "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE pid = "
+                "pg_backend_pid() AND locktype = 'advisory' AND objsubid = 1 AND granted"
+            ).fetchall()
+            mine = {int(r[0]) & 0xFFFFFFFFFFFFFFFF for r in held}
+            taken = [k for k in keys if k & 0xFFFFFFFFFFFFFFFF in mine]
+            if taken:
+                self.conn.execute(
+                    "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) k", (taken,)
                 )
 
     def _lock_key(self, subdomain: str) -> int:
