@@ -251,6 +251,30 @@ def write_plans(
     return outcome
 
 
+class BatchedAccounts:
+    """``store.account`` for accounts asked in a known order, read ``batch`` at a time.
+
+    One query per batch instead of one transaction per account; only the current
+    batch is kept. An account asked out of order is read with the batch it starts.
+    """
+
+    def __init__(self, store: Store, order: Sequence[str], batch: int = 500) -> None:
+        self.store = store
+        self.order = list(order)
+        self.index = {s: i for i, s in enumerate(self.order)}
+        self.batch = batch
+        self.loaded: dict[str, Account] = {}
+        self.span: set[str] = set()
+
+    def __call__(self, subdomain: str) -> Account | None:
+        if subdomain not in self.span:
+            start = self.index.get(subdomain)
+            names = [subdomain] if start is None else self.order[start : start + self.batch]
+            self.loaded = self.store.accounts(names)
+            self.span = set(names)
+        return self.loaded.get(subdomain)
+
+
 class Session:
     """An apply from files: locks held from before the plan is made until it is written."""
 
@@ -300,7 +324,7 @@ class Session:
         self.plan = build_plan(
             ctx,
             entries,
-            self.store.account,
+            BatchedAccounts(self.store, [d.subdomain for d, _ in entries]),
             self.clock.timestamp(),
             diagnostics,
             notes,
@@ -362,7 +386,8 @@ def apply_saved(
     plan_id = document["plan_id"]
     accounts = document.get("accounts") or []
     writing = [a for a in accounts if a["changes"] or a["invoice"]["renewals"]]
-    done = {a["subdomain"]: store.applied(plan_id, a["subdomain"]) for a in writing}
+    applied = store.applied_many(plan_id, [a["subdomain"] for a in writing])
+    done = {a["subdomain"]: applied.get(a["subdomain"]) for a in writing}
     if writing and all(done.values()):
         outcome = Outcome(plan_id=plan_id)
         outcome.already = {k: v for k, v in done.items() if v}
@@ -387,13 +412,15 @@ def apply_saved(
     info = LockInfo.mine(provenance.actor, "apply", clock.timestamp())
     with store.locked([a["subdomain"] for a in pending], info, lock_timeout):
         # Another process may have applied this very plan while we waited for the locks.
+        applied = store.applied_many(plan_id, [a["subdomain"] for a in pending])
         for saved in pending:
-            done[saved["subdomain"]] = store.applied(plan_id, saved["subdomain"])
+            done[saved["subdomain"]] = applied.get(saved["subdomain"])
         pending = [a for a in pending if not done[a["subdomain"]]]
         plans = []
+        stored_accounts = BatchedAccounts(store, [a["subdomain"] for a in pending])
         for saved in pending:
             subdomain = saved["subdomain"]
-            stored = store.account(subdomain)
+            stored = stored_accounts(subdomain)
             prior = saved["prior"]
             if stored is None and prior["lineage"] is None:
                 pass

@@ -329,6 +329,16 @@ class Store(abc.ABC):
     def account(self, subdomain: str) -> Account | None:
         """The account as it stands (one consistent read)."""
 
+    def accounts(self, subdomains: Sequence[str]) -> dict[str, Account]:
+        """The accounts that exist among ``subdomains``, as they stand (read in batches)."""
+        found = {s: self.account(s) for s in subdomains}
+        return {s: a for s, a in found.items() if a is not None}
+
+    def applied_many(self, plan_id: str, subdomains: Sequence[str]) -> dict[str, str]:
+        """When the plan was applied, for each of ``subdomains`` it was applied to."""
+        found = {s: self.applied(plan_id, s) for s in subdomains}
+        return {s: when for s, when in found.items() if when}
+
     @abc.abstractmethod
     def subdomains(self) -> list[str]: ...
 
@@ -491,22 +501,29 @@ class AlreadyApplied(StateError):
 
 
 def audit_row(
-    previous_hash: str, write: VersionWrite, serial: int, extra: dict[str, Any]
+    previous_hash: str,
+    write: VersionWrite,
+    serial: int,
+    extra: dict[str, Any],
+    texts: tuple[str, str | None] | None = None,
 ) -> tuple[str, str]:
     """The audit entry's JSON and hash for a version at ``serial``.
 
     ``extra``: what the store adds (its clock's time, sandbox flag, the key
-    registry entry in force and the signing key's id).
+    registry entry in force and the signing key's id). ``texts``: the canonical
+    JSON of the version's state and invoice, when the caller has made them already.
     """
+    state, invoice = texts or (
+        canonical(write.account.to_json()),
+        None if write.invoice is None else canonical(write.invoice),
+    )
     entry = dict(write.audit)
     entry.update(extra)
     entry["serial"] = serial
     entry["kind"] = write.kind
     entry["priced_on"] = write.priced_on
-    entry["state_sha256"] = sha256_text(canonical(write.account.to_json()))
-    entry["invoice_sha256"] = (
-        None if write.invoice is None else sha256_text(canonical(write.invoice))
-    )
+    entry["state_sha256"] = sha256_text(state)
+    entry["invoice_sha256"] = None if invoice is None else sha256_text(invoice)
     entry["previous_hash"] = previous_hash
     return canonical(entry), chain_hash(previous_hash, entry)
 
@@ -523,10 +540,70 @@ _VERSIONS_SQL = (
 )
 
 
+def _part(tag: str, columns: str, rest: str) -> str:
+    return f"SELECT '{tag}', {columns} {rest}"
+
+
+_INT, _TEXT = "CAST(NULL AS INTEGER)", "CAST(NULL AS TEXT)"
+# An account's rows in one query (UNION ALL): each part tagged and padded to the same
+# columns (tag, n, m, a, b, c, d, e), NULLs typed (PostgreSQL types a UNION pairwise).
+_PARTS = {
+    "audit": _part(
+        "audit",
+        f"serial, {_INT}, entry, hash, signature, {_TEXT}, {_TEXT}",
+        "FROM audit WHERE subdomain = ?",
+    ),
+    "version": _part(
+        "version",
+        f"v.serial, {_INT}, v.kind, v.created_at, v.state, i.body, a.entry",
+        "FROM versions v LEFT JOIN invoices i ON i.subdomain = v.subdomain AND i.serial = "
+        "v.serial LEFT JOIN audit a ON a.subdomain = v.subdomain AND a.serial = v.serial "
+        "WHERE v.subdomain = ?",
+    ),
+    "current": _part(
+        "current",
+        f"serial, {_INT}, lineage, state, {_TEXT}, {_TEXT}, {_TEXT}",
+        "FROM accounts WHERE subdomain = ?",
+    ),
+    "invoice": _part(
+        "invoice",
+        f"serial, {_INT}, invoice_date, currency, total, {_TEXT}, {_TEXT}",
+        "FROM invoices WHERE subdomain = ?",
+    ),
+    "order": _part(
+        "order",
+        f"number, closed_serial, status, body, {_TEXT}, {_TEXT}, {_TEXT}",
+        "FROM change_orders WHERE subdomain = ?",
+    ),
+}
+# What a write checks besides, read in the same query.
+_WRITE_PARTS = {
+    "trust": _part(
+        "trust", f"serial, {_INT}, entry, hash, signature, {_TEXT}, {_TEXT}", "FROM trust"
+    ),
+    "moved": _part(
+        "moved",
+        f"{_INT}, {_INT}, value, {_TEXT}, {_TEXT}, {_TEXT}, {_TEXT}",
+        "FROM meta WHERE key = 'moved_to'",
+    ),
+    "applied": _part(
+        "applied",
+        f"{_INT}, {_INT}, applied_at, {_TEXT}, {_TEXT}, {_TEXT}, {_TEXT}",
+        "FROM applied_plans WHERE plan_id = ? AND subdomain = ?",
+    ),
+}
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 class SqlStore(Store):
     """SQL shared by SQLite and PostgreSQL; ``?`` placeholders, translated by each backend."""
 
     conn: Any
+    BATCH = 500  # accounts read per query by the batched reads
 
     # Each backend: a transaction that is the only writer while it runs.
     @abc.abstractmethod
@@ -549,6 +626,33 @@ class SqlStore(Store):
         with self._read_tx() as cur:
             rows = self._rows(cur, "SELECT state FROM accounts WHERE subdomain = ?", (subdomain,))
         return Account.from_json(json.loads(rows[0][0])) if rows else None
+
+    def accounts(self, subdomains: Sequence[str]) -> dict[str, Account]:
+        found: dict[str, Account] = {}
+        for part in _chunks(sorted(set(subdomains)), self.BATCH):
+            marks = ", ".join("?" for _ in part)
+            with self._read_tx() as cur:
+                rows = self._rows(
+                    cur,
+                    f"SELECT subdomain, state FROM accounts WHERE subdomain IN ({marks})",  # noqa: S608
+                    part,
+                )
+            found.update((r[0], Account.from_json(json.loads(r[1]))) for r in rows)
+        return found
+
+    def applied_many(self, plan_id: str, subdomains: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for part in _chunks(sorted(set(subdomains)), self.BATCH):
+            marks = ", ".join("?" for _ in part)
+            with self._read_tx() as cur:
+                rows = self._rows(
+                    cur,
+                    "SELECT subdomain, applied_at FROM applied_plans "  # noqa: S608
+                    f"WHERE plan_id = ? AND subdomain IN ({marks})",
+                    (plan_id, *part),
+                )
+            found.update((r[0], r[1]) for r in rows)
+        return found
 
     def subdomains(self) -> list[str]:
         with self._read_tx() as cur:
@@ -582,22 +686,16 @@ class SqlStore(Store):
     ) -> str:
         with self._write_tx() as cur:
             self._serialise_account(cur, subdomain)
-            trust = self._writable(cur, signer, versions)
-            if plan_id is not None:
-                done = self._rows(
-                    cur,
-                    "SELECT applied_at FROM applied_plans WHERE plan_id = ? AND subdomain = ?",
-                    (plan_id, subdomain),
-                )
-                if done:
-                    raise AlreadyApplied(subdomain, done[0][0])
-            rows = self._rows(
-                cur, "SELECT lineage, serial FROM accounts WHERE subdomain = ?", (subdomain,)
-            )
-            current = (rows[0][0], int(rows[0][1])) if rows else None
+            # One query reads all that the write checks (see _read_parts).
+            parts = self._read_parts(cur, subdomain, plan_id, writing=True)
+            trust = self._writable(parts, signer, versions)
+            if plan_id is not None and parts.get("applied"):
+                raise AlreadyApplied(subdomain, parts["applied"][0][3])
+            found = parts.get("current")
+            current = (found[0][3], int(found[0][1])) if found else None
             if current != expected:
                 raise StaleState(subdomain)
-            snapshot = self._snapshot(cur, subdomain)
+            snapshot = self._snapshot_of(subdomain, parts)
             checked = check_chain(subdomain, snapshot, trust)
             if not checked.ok:
                 raise StateError(
@@ -614,7 +712,8 @@ class SqlStore(Store):
                     f"account's latest version ({last_date}); business dates only move forward",
                     hint="nothing was written",
                 )
-            created_at = timestamp(self._now(cur))
+            now = parts.get("now")
+            created_at = now[0][3] if now else timestamp(self._now(cur))
             trust_serial, trust_hash = trust.head
             extra = {
                 "time": created_at,
@@ -625,80 +724,133 @@ class SqlStore(Store):
             }
             serial = current[1] if current else 0
             final: Account | None = None
+            state = ""
+            inserts: list[tuple[str, Sequence[Any]]] = []
             for version in versions:
                 serial += 1
                 account = version.account
                 if account.serial != serial:
                     raise StateError(f"internal: version {account.serial} written as {serial}")
                 state = canonical(account.to_json())
-                cur.execute(
-                    self._q(
+                invoice = None if version.invoice is None else canonical(version.invoice)
+                inserts.append(
+                    (
                         "INSERT INTO versions (subdomain, serial, kind, created_at, "
-                        "state) VALUES (?, ?, ?, ?, ?)"
-                    ),
-                    (subdomain, serial, version.kind, created_at, state),
+                        "state) VALUES (?, ?, ?, ?, ?)",
+                        (subdomain, serial, version.kind, created_at, state),
+                    )
                 )
                 if version.invoice is not None:
-                    cur.execute(
-                        self._q(
-                            "INSERT INTO invoices (subdomain, serial, invoice_date, "
-                            "currency, total, body) VALUES (?, ?, ?, ?, ?, ?)"
-                        ),
+                    inserts.append(
                         (
-                            subdomain,
-                            serial,
-                            version.invoice["date"],
-                            account.currency,
-                            version.invoice["total"],
-                            canonical(version.invoice),
-                        ),
+                            "INSERT INTO invoices (subdomain, serial, invoice_date, "
+                            "currency, total, body) VALUES (?, ?, ?, ?, ?, ?)",
+                            (
+                                subdomain,
+                                serial,
+                                version.invoice["date"],
+                                account.currency,
+                                version.invoice["total"],
+                                invoice,
+                            ),
+                        )
                     )
                 if version.order is not None:
+                    self._execute_all(cur, inserts)  # in order: the order's update counts rows
+                    inserts = []
                     self._write_order(cur, subdomain, serial, version)
-                entry, digest = audit_row(previous, version, serial, extra)
-                cur.execute(
-                    self._q(
+                entry, digest = audit_row(previous, version, serial, extra, (state, invoice))
+                inserts.append(
+                    (
                         "INSERT INTO audit (subdomain, serial, entry, hash, signature) "
-                        "VALUES (?, ?, ?, ?, ?)"
-                    ),
-                    (subdomain, serial, entry, digest, signer.sign(digest.encode())),
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (subdomain, serial, entry, digest, signer.sign(digest.encode())),
+                    )
                 )
                 previous = digest
                 final = account
-            if final is None:
-                return previous
-            state = canonical(final.to_json())
-            cur.execute(
-                self._q(
-                    "INSERT INTO accounts (subdomain, lineage, serial, state, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (subdomain) DO UPDATE SET "
-                    "lineage = excluded.lineage, serial = excluded.serial, "
-                    "state = excluded.state, updated_at = excluded.updated_at"
-                ),
-                (subdomain, final.lineage, final.serial, state, created_at),
-            )
-            if plan_id is not None:
-                cur.execute(
-                    self._q(
-                        "INSERT INTO applied_plans (plan_id, subdomain, serial, "
-                        "applied_at) VALUES (?, ?, ?, ?)"
-                    ),
-                    (plan_id, subdomain, final.serial, created_at),
+            if final is not None:
+                inserts.append(
+                    (
+                        "INSERT INTO accounts (subdomain, lineage, serial, state, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (subdomain) DO UPDATE SET "
+                        "lineage = excluded.lineage, serial = excluded.serial, "
+                        "state = excluded.state, updated_at = excluded.updated_at",
+                        (subdomain, final.lineage, final.serial, state, created_at),
+                    )
                 )
+                if plan_id is not None:
+                    inserts.append(
+                        (
+                            "INSERT INTO applied_plans (plan_id, subdomain, serial, "
+                            "applied_at) VALUES (?, ?, ?, ?)",
+                            (plan_id, subdomain, final.serial, created_at),
+                        )
+                    )
+            self._execute_all(cur, inserts)
             return previous
 
-    def _writable(self, cur: Any, signer: Signer, versions: Sequence[VersionWrite]) -> Trust:
+    def _execute_all(self, cur: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Statements whose results nobody reads (PostgreSQL sends them in one round trip)."""
+        for statement, params in statements:
+            cur.execute(self._q(statement), params)
+
+    # A part of _read_parts giving the store's clock as ``timestamp`` writes it (PostgreSQL:
+    # the server's); None: the machine's clock (``_now``).
+    _NOW_SQL: str | None = None
+
+    def _read_parts(
+        self, cur: Any, subdomain: str, plan_id: str | None = None, *, writing: bool = False
+    ) -> dict[str, list[Any]]:
+        """An account's rows in one query, by part (see _PARTS), each part in serial order.
+
+        ``writing`` adds what a write checks besides: the key registry, whether the store
+        was moved, whether ``plan_id`` was applied to the account, and the store's clock.
+        """
+        statements = list(_PARTS.values())
+        params: list[Any] = [subdomain] * len(_PARTS)
+        if writing:
+            statements += _WRITE_PARTS.values()
+            params += [plan_id, subdomain]
+            if self._NOW_SQL is not None:
+                statements.append(self._NOW_SQL)
+        parts: dict[str, list[Any]] = {}
+        for row in self._rows(cur, " UNION ALL ".join(statements), params):
+            parts.setdefault(row[0], []).append(row)
+        for rows in parts.values():
+            rows.sort(key=lambda r: -1 if r[1] is None else int(r[1]))
+        return parts
+
+    def _snapshot_of(self, subdomain: str, parts: dict[str, list[Any]]) -> AuditSnapshot:
+        """The AuditSnapshot of an account's rows as _read_parts read them."""
+        audit = parts.get("audit", [])
+        current = parts.get("current")
+        return AuditSnapshot(
+            [(int(r[1]), r[3], r[4]) for r in audit],
+            [self._version(subdomain, (r[1], *r[3:8])) for r in parts.get("version", [])],
+            Account.from_json(json.loads(current[0][4])) if current else None,
+            {int(r[1]): (r[3], r[4], r[5]) for r in parts.get("invoice", [])},
+            {int(r[1]): r[5] for r in audit},
+            [
+                (int(r[1]), r[3], r[4], None if r[2] is None else int(r[2]))
+                for r in parts.get("order", [])
+            ],
+        )
+
+    def _writable(
+        self, parts: dict[str, list[Any]], signer: Signer, versions: Sequence[VersionWrite]
+    ) -> Trust:
         """The store's registry, if this store may be written with ``signer``'s key."""
         from zplan.trust.keys import Role
 
-        trust = self._trust(cur)
+        trust = self._replay([(int(r[1]), r[3], r[4], r[5]) for r in parts.get("trust", [])])
         if trust is None:
             raise StateError(f"no state store at {self.url}", hint=NO_STORE_HINT)
-        moved = self._meta(cur, "moved_to")
+        moved = parts.get("moved")
         if moved:
             raise StateError(
-                f"the state store {self.url} was moved to {moved}; it refuses every write",
-                hint=f"use --state {moved}",
+                f"the state store {self.url} was moved to {moved[0][3]}; it refuses every write",
+                hint=f"use --state {moved[0][3]}",
             )
         admin = any(v.kind == "admin" for v in versions)
         role = Role.OPERATOR if admin else Role.APPLY
@@ -711,15 +863,28 @@ class SqlStore(Store):
             )
         return trust
 
+    def _replay(
+        self, rows: Sequence[tuple[int, str, str, str | None]], *, signatures: bool = True
+    ) -> Trust | None:
+        """The registry replayed from its rows. The same rows as last time make the same
+        registry: an apply replays it (and checks its signatures) once, not per account."""
+        from zplan.trust.registry import replay
+
+        key = (signatures, tuple(rows))
+        cached: tuple[Any, Trust | None] | None = getattr(self, "_replayed", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        trust = replay(list(rows), signatures=signatures)
+        self._replayed = (key, trust)
+        return trust
+
     def _meta(self, cur: Any, key: str) -> str | None:
         rows = self._rows(cur, "SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
     def _trust(self, cur: Any, *, signatures: bool = True) -> Trust | None:
-        from zplan.trust.registry import replay
-
         rows = self._rows(cur, "SELECT serial, entry, hash, signature FROM trust ORDER BY serial")
-        return replay([(int(r[0]), r[1], r[2], r[3]) for r in rows], signatures=signatures)
+        return self._replay([(int(r[0]), r[1], r[2], r[3]) for r in rows], signatures=signatures)
 
     def trust(self, *, signatures: bool = True) -> Trust | None:
         with self._read_tx() as cur:
@@ -919,32 +1084,7 @@ class SqlStore(Store):
             return self._snapshot(cur, subdomain)
 
     def _snapshot(self, cur: Any, subdomain: str) -> AuditSnapshot:
-        audit = self._rows(
-            cur,
-            "SELECT serial, entry, hash, signature FROM audit WHERE subdomain = ? ORDER BY serial",
-            (subdomain,),
-        )
-        versions = self._rows(cur, _VERSIONS_SQL + " ORDER BY v.serial", (subdomain,))
-        current = self._rows(cur, "SELECT state FROM accounts WHERE subdomain = ?", (subdomain,))
-        invoices = self._rows(
-            cur,
-            "SELECT serial, invoice_date, currency, total FROM invoices WHERE subdomain = ?",
-            (subdomain,),
-        )
-        orders = self._rows(
-            cur,
-            "SELECT number, status, body, closed_serial FROM change_orders "
-            "WHERE subdomain = ? ORDER BY number",
-            (subdomain,),
-        )
-        return AuditSnapshot(
-            [(int(r[0]), r[1], r[2]) for r in audit],
-            [self._version(subdomain, row) for row in versions],
-            Account.from_json(json.loads(current[0][0])) if current else None,
-            {int(r[0]): (r[1], r[2], r[3]) for r in invoices},
-            {int(r[0]): r[3] for r in audit},
-            [(int(r[0]), r[1], r[2], None if r[3] is None else int(r[3])) for r in orders],
-        )
+        return self._snapshot_of(subdomain, self._read_parts(cur, subdomain))
 
     def record_observation(self, observation: Observation) -> None:
         with self._write_tx() as cur:

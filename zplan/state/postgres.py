@@ -6,7 +6,9 @@ migrates its tables itself, under a transaction-scoped advisory lock so that
 two processes starting at once do not race. Account locks are session
 advisory locks, as Terraform's ``pg`` backend takes them: the server releases
 them when the client's session ends, however it ends. A ``locks`` row beside
-each lock says who holds it, for the "lock held" message.
+each lock says who holds it, for the "lock held" message. An apply takes the
+locks of all its accounts in one transaction (all or none), and releases them
+in one.
 """
 
 from __future__ import annotations
@@ -250,6 +252,23 @@ class PostgresStore(SqlStore):
         except psycopg.Error as exc:
             raise self._refused(exc, "reading") from None
 
+    # The server's clock, read with the account's rows (see SqlStore._read_parts).
+    _NOW_SQL = (
+        "SELECT 'now', CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), to_char(now() AT TIME ZONE "
+        "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), CAST(NULL AS TEXT), CAST(NULL AS TEXT), "
+        "CAST(NULL AS TEXT), CAST(NULL AS TEXT)"
+    )
+
+    def _execute_all(self, cur: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """A write's inserts as one statement: each insert a data-modifying WITH query
+        (one round trip, one statement to prepare; an error still raises here)."""
+        if len(statements) < 2:
+            super()._execute_all(cur, statements)
+            return
+        parts = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(statements))
+        params = [value for _, values in statements for value in values]
+        cur.execute(self._q(f"WITH {parts} SELECT 1"), params)
+
     def _serialise_account(self, cur: Any, subdomain: str) -> None:
         # Writers of one account queue here; the shared code then re-reads the serial.
         cur.execute(
@@ -260,20 +279,49 @@ class PostgresStore(SqlStore):
 
     @contextlib.contextmanager
     def locked(self, subdomains: Sequence[str], info: LockInfo, timeout: float) -> Iterator[None]:
-        taken: list[str] = []
+        """Every account's lock, taken all at once in one transaction (all or none: no
+        deadlock between applies that share accounts), retried until ``timeout``; released
+        together in one transaction."""
+        wanted = sorted(set(subdomains))
+        if not wanted:
+            yield
+            return
+        keys = [self._lock_key(s) for s in wanted]
         try:
-            for subdomain in sorted(set(subdomains)):
-                self._take(subdomain, info, timeout)
-                taken.append(subdomain)
+            with self._session(f"locking {_names(wanted)}"):
+                self._take_all(wanted, keys, info, timeout)
+        except StateError as exc:
+            self._release_mine(keys)  # a failed statement keeps the session locks it took
+            if "out of shared memory" in exc.message:
+                raise StateError(
+                    f"the state store {self.url} cannot lock {len(wanted)} accounts at once: "
+                    "the server's lock table is full (out of shared memory); nothing was written",
+                    hint="apply fewer accounts at a time, or raise the server's "
+                    "max_locks_per_transaction (each account of an apply holds one lock)",
+                ) from None
+            raise
+        try:
             yield
         finally:
-            for subdomain in reversed(taken):
-                with contextlib.suppress(psycopg.Error):
-                    self.conn.execute(
-                        "DELETE FROM locks WHERE subdomain = %s AND lock_id = %s",
-                        (subdomain, info.id),
-                    )
-                    self.conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key(subdomain),))
+            with contextlib.suppress(psycopg.Error), self.conn.transaction():
+                self.conn.execute("DELETE FROM locks WHERE lock_id = %s", (info.id,))
+                self.conn.execute(
+                    "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) k", (keys,)
+                )
+
+    def _release_mine(self, keys: list[int]) -> None:
+        """Release those of ``keys`` this session holds (after a failure, whatever it took)."""
+        with contextlib.suppress(psycopg.Error):
+            held = self.conn.execute(
+                "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE pid = "
+                "pg_backend_pid() AND locktype = 'advisory' AND objsubid = 1 AND granted"
+            ).fetchall()
+            mine = {int(r[0]) & 0xFFFFFFFFFFFFFFFF for r in held}
+            taken = [k for k in keys if k & 0xFFFFFFFFFFFFFFFF in mine]
+            if taken:
+                self.conn.execute(
+                    "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) k", (taken,)
+                )
 
     def _lock_key(self, subdomain: str) -> int:
         return _key("zplan-lock", self.schema, subdomain)
@@ -286,48 +334,62 @@ class PostgresStore(SqlStore):
         except psycopg.Error as exc:
             raise self._refused(exc, doing) from None
 
-    def _take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
-        with self._session(f"locking {subdomain}"):
-            self._try_take(subdomain, info, timeout)
-
-    def _try_take(self, subdomain: str, info: LockInfo, timeout: float) -> None:
+    def _take_all(self, wanted: list[str], keys: list[int], info: LockInfo, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        key = self._lock_key(subdomain)
         while True:
-            row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if row and row[0]:
-                pid = self.conn.execute("SELECT pg_backend_pid()").fetchone()
-                self.conn.execute(
-                    "INSERT INTO locks (subdomain, lock_id, who, operation, host, pid, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (subdomain) DO UPDATE SET "
-                    "lock_id = excluded.lock_id, who = excluded.who, operation = excluded.operation,"
-                    " host = excluded.host, pid = excluded.pid, created_at = excluded.created_at",
-                    (
-                        subdomain,
-                        info.id,
-                        info.who,
-                        info.operation,
-                        info.host,
-                        pid[0] if pid else info.pid,
-                        info.created_at,
-                    ),
-                )
-                return
-            if time.monotonic() >= deadline:
-                holder = self.conn.execute(
-                    "SELECT lock_id, who, operation, host, pid, created_at FROM locks "
-                    "WHERE subdomain = %s",
-                    (subdomain,),
+            with self.conn.transaction():
+                # Session locks: a rollback would not release them, so those taken when
+                # another is held are released by hand below.
+                row = self.conn.execute(
+                    "SELECT array_agg(k) FILTER (WHERE got), bool_and(got), pg_backend_pid() "
+                    "FROM (SELECT k, pg_try_advisory_lock(k) AS got "
+                    "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, i) ORDER BY i) taken",
+                    (keys,),
                 ).fetchone()
-                details = (
-                    holder_details(holder)
-                    if holder
-                    else {"id": "?", "who": "another session", "operation": "?"}
-                )
-                if holder:
-                    details["pid"] = f"{details['pid']} (server session)"
-                raise LockHeld(subdomain, details)
+                assert row is not None
+                taken, complete, pid = row
+                if complete:
+                    self.conn.execute(
+                        "INSERT INTO locks (subdomain, lock_id, who, operation, host, pid, "
+                        "created_at) SELECT s, %s, %s, %s, %s, %s, %s FROM unnest(%s::text[]) s "
+                        "ON CONFLICT (subdomain) DO UPDATE SET lock_id = excluded.lock_id, "
+                        "who = excluded.who, operation = excluded.operation, "
+                        "host = excluded.host, pid = excluded.pid, "
+                        "created_at = excluded.created_at",
+                        (
+                            info.id,
+                            info.who,
+                            info.operation,
+                            info.host,
+                            pid,
+                            info.created_at,
+                            wanted,
+                        ),
+                    )
+                    return
+                if taken:
+                    self.conn.execute(
+                        "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) k", (taken,)
+                    )
+            if time.monotonic() >= deadline:
+                self._held(wanted, set(taken or ()))
             time.sleep(0.05)
+
+    def _held(self, wanted: list[str], taken: set[int]) -> None:
+        """Raise LockHeld naming the first account whose lock another session holds."""
+        subdomain = next(s for s in wanted if self._lock_key(s) not in taken)
+        holder = self.conn.execute(
+            "SELECT lock_id, who, operation, host, pid, created_at FROM locks WHERE subdomain = %s",
+            (subdomain,),
+        ).fetchone()
+        details = (
+            holder_details(holder)
+            if holder
+            else {"id": "?", "who": "another session", "operation": "?"}
+        )
+        if holder:
+            details["pid"] = f"{details['pid']} (server session)"
+        raise LockHeld(subdomain, details)
 
     def force_unlock(self, subdomain: str, lock_id: str) -> None:
         with self._session(f"unlocking {subdomain}"):
@@ -379,3 +441,8 @@ def _first_line(exc: BaseException) -> str:
     """The first line of a driver error, without any secret it may quote."""
     text = str(exc).strip()
     return redact_secrets(text.splitlines()[0]) if text else type(exc).__name__
+
+
+def _names(subdomains: list[str]) -> str:
+    shown = ", ".join(subdomains[:5])
+    return shown + (f" and {len(subdomains) - 5} more" if len(subdomains) > 5 else "")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -53,10 +54,24 @@ class Signer(NamedTuple):
     origin: str  # where it came from, for messages
 
     def sign(self, data: bytes) -> str:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-        signature = Ed25519PrivateKey.from_private_bytes(self.private).sign(data)
+        signature = _private_key(self.private).sign(data)
         return f"{self.key.id}:{base64.b64encode(signature).decode()}"
+
+
+@functools.lru_cache(maxsize=8)
+def _private_key(seed: bytes) -> Any:
+    """The key object of a seed, made once (an apply signs an entry per account)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(public: str) -> Any:
+    """The key object of a registered public key, made once (verify runs per audit entry)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
 
 
 def key_id(raw: bytes) -> str:
@@ -75,13 +90,12 @@ def signature_key(signature: str) -> str | None:
 def verify(key: PublicKey, data: bytes, signature: str) -> bool:
     """Whether ``signature`` is ``key``'s signature of ``data``."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     if signature_key(signature) != key.id:
         return False
     try:
         raw_signature = base64.b64decode(signature.rsplit(":", 1)[1], validate=True)
-        Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public)).verify(raw_signature, data)
+        _public_key(key.public).verify(raw_signature, data)
     except (InvalidSignature, ValueError):
         return False
     return True
