@@ -225,7 +225,7 @@ class StderrProgress:
             self.stage = stage
             self.bar = click.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
             self.bar.__enter__()
-        self.bar.update(1)
+        self.bar.update(done - self.bar.pos)  # callers report every file, or a run of them
 
     def close(self) -> None:
         if self.bar is not None:

@@ -26,7 +26,7 @@ import os
 import sys
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple, Protocol
 
@@ -34,7 +34,8 @@ from zplan.apply.planfile import account_json, plan_document
 from zplan.diagnostics import Diagnostic, Severity
 from zplan.load.catalog import Catalog
 from zplan.load.document import FileKind, load_file
-from zplan.load.files import check_file, expand, file_identity, skip_note
+from zplan.load.files import Checked, check_file, expand, file_identity, skip_note
+from zplan.model import Account
 from zplan.pipeline.guardrails import Extras, finish, for_account
 from zplan.plan.observed import Observing
 from zplan.plan.planner import Context, plan_account
@@ -58,11 +59,12 @@ def jobs() -> int:
     return os.cpu_count() or 1
 
 
-def _plan_one(index: int, path: str, name: str, named: bool) -> dict[str, Any]:
+def _plan_one(
+    item: tuple[int, str, str, bool], checked: Checked | None, stored: Mapping[str, Account]
+) -> dict[str, Any]:
     """Everything about one file, as plain data: what the plan document needs of it."""
     ctx: Context = _CONTEXT["ctx"]
-    store: Store = _CONTEXT["store"]
-    checked = check_file(Path(path), name, ctx.catalog, ctx.today, named=named)
+    index, _, name, _ = item
     if checked is None:
         return {"index": index, "kind": "skipped"}
     data = checked.document.data
@@ -80,7 +82,7 @@ def _plan_one(index: int, path: str, name: str, named: bool) -> dict[str, Any]:
         result["diagnostics"] = [d.to_json() for d in checked.diagnostics]
         return result
     planned = plan_account(
-        ctx, store.account(checked.desired.subdomain), checked.desired, checked.document
+        ctx, stored.get(checked.desired.subdomain), checked.desired, checked.document
     )
     result["diagnostics"] = [d.to_json() for d in checked.diagnostics if not d.is_error]
     result["account"] = account_json(planned, ctx.catalog)
@@ -116,7 +118,16 @@ def _worker_start(state: str | None) -> None:
 
 
 def _chunk(items: list[tuple[int, str, str, bool]]) -> list[dict[str, Any]]:
-    return [_plan_one(*item) for item in items]
+    """A run of files: each loaded and checked, their accounts read in one go, each planned."""
+    ctx: Context = _CONTEXT["ctx"]
+    store: Store = _CONTEXT["store"]
+    checked = [
+        check_file(Path(path), name, ctx.catalog, ctx.today, named=named)
+        for _, path, name, named in items
+    ]
+    wanted = [c.desired.subdomain for c in checked if c is not None and c.desired is not None]
+    stored = store.accounts(wanted) if wanted else {}
+    return [_plan_one(item, c, stored) for item, c in zip(items, checked, strict=True)]
 
 
 def _prepare(
@@ -167,8 +178,11 @@ def _results(
                     progress("planning", done, len(found))
         return
     _CONTEXT["store"] = store
-    for done, item in enumerate(found, start=1):
-        yield _plan_one(*item)
+    done = 0
+    for start in range(0, len(found), CHUNK):
+        part = _chunk(found[start : start + CHUNK])
+        done += len(part)
+        yield from part
         if progress is not None:
             progress("planning", done, len(found))
 
