@@ -276,6 +276,9 @@ def scan(
 ) -> Scanned:
     """``read``, keeping only the problems: each file is dropped once checked, so memory
     does not grow with the number of files (what validate needs; plan and apply read)."""
+    import gc
+
+    gc.freeze()  # modules and the catalog live until the end: no collection need visit them
     found: list[Diagnostic] = []
     seen: set[tuple[int, int]] = set()
     paths_found = list(expand(paths, found))

@@ -163,6 +163,11 @@ def _results(
         from concurrent.futures import ProcessPoolExecutor
 
         chunks = [found[i : i + CHUNK] for i in range(0, len(found), CHUNK)]
+        # What the workers inherit is never collected there: a collection would touch (and
+        # so copy) every page of it in each worker.
+        import gc
+
+        gc.freeze()
         pool = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
@@ -178,6 +183,9 @@ def _results(
                     progress("planning", done, len(found))
         return
     _CONTEXT["store"] = store
+    import gc
+
+    gc.freeze()  # what is loaded by now lives until the end: no collection need visit it again
     done = 0
     for start in range(0, len(found), CHUNK):
         part = _chunk(found[start : start + CHUNK])
