@@ -96,6 +96,8 @@ def odd_character(email: str) -> str | None:
     or letters from two scripts at once (``fіnance@acme.example`` with a
     Cyrillic і): each makes an address that reads like someone else's.
     """
+    if email.isascii():  # one script, nothing to fold: the usual address
+        return None
     import unicodedata
 
     scripts: dict[str, str] = {}
