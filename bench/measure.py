@@ -71,7 +71,9 @@ def run(
         try:
             seconds, cpu, max_rss = lines[-1].split()
         except (IndexError, ValueError):
-            raise SystemExit(f"launcher failed for {' '.join(argv)}:\n" + "\n".join(lines[-20:]))
+            raise SystemExit(
+                f"launcher failed for {' '.join(argv)}:\n" + "\n".join(lines[-20:])
+            ) from None
         text = output.read().decode("utf-8", "replace") + "\n".join(lines[:-1])
     return Run(float(seconds), float(cpu), int(max_rss), process.returncode, text)
 

@@ -185,6 +185,7 @@ def report(results: dict[str, Any]) -> None:
     if steps:
         print("\n    growth of peak memory, MB per 10,000 more accounts:")
         names = [
+            ("floor", "floor"),
             ("validate", "validate"),
             ("plan_first_purchase", "plan first"),
             ("plan_no_change", "plan no-change"),
@@ -195,6 +196,14 @@ def report(results: dict[str, Any]) -> None:
         for step in steps:
             cells = "".join(
                 f"{step[k]['mb_per_10k']:>16.1f}" if k in step else f"{'-':>16}" for k, _ in names
+            )
+            print(f"    {step['from']:>7,} -> {step['to']:<8,}{cells}")
+        print("\n    growth of CPU, ms per added account (total over processes):")
+        print(f"    {'':<20}" + "".join(f"{label:>16}" for _, label in names))
+        for step in steps:
+            cells = "".join(
+                f"{step[k]['cpu_ms_per_added_account']:>16.3f}" if k in step else f"{'-':>16}"
+                for k, _ in names
             )
             print(f"    {step['from']:>7,} -> {step['to']:<8,}{cells}")
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import json
 import os
 import platform
@@ -166,7 +167,15 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL applies")
     parser.add_argument("--no-peer", action="store_true", help="skip check-jsonschema")
+    parser.add_argument(
+        "--report", metavar="RESULTS", help="print the tables of a results.json, measure nothing"
+    )
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(Path(args.report).read_text(encoding="utf-8"))
+        saved["targets"] = targets(saved)
+        report(saved)
+        return 0
     if args.smoke:
         sizes, repeat, cold_repeat, apply_count = [5, 20], 1, 1, 10
     else:
@@ -344,12 +353,12 @@ def check_jsonschema(directory: Path, runs: int) -> dict[str, Any]:
         used += len(name) + 1
     measured: list[Run] = []
     for _ in range(runs):
-        parts = [
-            run([*peer, "--schemafile", schema, *batch], cwd=directory) for batch in batches
-        ]
+        parts = [run([*peer, "--schemafile", schema, *batch], cwd=directory) for batch in batches]
         failed = [p for p in parts if p.code != 0]
         if failed:
-            raise SystemExit(f"check-jsonschema failed ({failed[0].code}):\n{failed[0].out[-2000:]}")
+            raise SystemExit(
+                f"check-jsonschema failed ({failed[0].code}):\n{failed[0].out[-2000:]}"
+            )
         measured.append(
             Run(
                 sum(p.wall for p in parts),
@@ -366,10 +375,10 @@ def check_jsonschema(directory: Path, runs: int) -> dict[str, Any]:
 def growth(sizes: dict[str, Any]) -> dict[str, Any]:
     """How cost grows with the fleet: peak MB per 10,000 more accounts, and CPU per account,
     between consecutive sizes."""
-    keys = ("validate", "peer", "plan_first_purchase", "plan_no_change", "apply")
+    keys = ("floor", "validate", "peer", "plan_first_purchase", "plan_no_change", "apply")
     ordered = sorted(sizes.values(), key=lambda r: r["accounts"])
     steps = []
-    for small, big in zip(ordered, ordered[1:], strict=False):
+    for small, big in itertools.pairwise(ordered):
         added = big["accounts"] - small["accounts"]
         step: dict[str, Any] = {"from": small["accounts"], "to": big["accounts"]}
         for key in keys:
