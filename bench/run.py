@@ -333,7 +333,7 @@ def at_size(
     return row
 
 
-def check_jsonschema(directory: Path, runs: int) -> dict[str, Any]:
+def check_jsonschema(directory: Path, runs: int, room: int | None = None) -> dict[str, Any]:
     """The peer: check-jsonschema with zplan's schema on the same files, as one process
     when the names fit on a command line (they are passed relative to the directory),
     else in batches that fit (xargs-like; their times are summed, their peaks maxed)."""
@@ -342,15 +342,10 @@ def check_jsonschema(directory: Path, runs: int) -> dict[str, Any]:
         return {"skipped": "check-jsonschema is not installed (make bench installs it)"}
     schema = str(ROOT / "schemas" / "subscription.schema.json")
     names = sorted(p.name for p in directory.glob("*.yaml"))
-    room = os.sysconf("SC_ARG_MAX") // 2 - sum(len(k) + len(v) + 2 for k, v in os.environ.items())
-    batches: list[list[str]] = [[]]
-    used = 0
-    for name in names:
-        if used + len(name) + 1 > room and batches[-1]:
-            batches.append([])
-            used = 0
-        batches[-1].append(name)
-        used += len(name) + 1
+    if room is None:
+        environment = sum(len(k) + len(v) + 2 for k, v in os.environ.items())
+        room = os.sysconf("SC_ARG_MAX") // 2 - environment
+    batches = command_lines(names, room)
     measured: list[Run] = []
     for _ in range(runs):
         parts = [run([*peer, "--schemafile", schema, *batch], cwd=directory) for batch in batches]
@@ -370,6 +365,20 @@ def check_jsonschema(directory: Path, runs: int) -> dict[str, Any]:
         )
     version = subprocess.run([*peer, "--version"], capture_output=True, text=True, check=False)
     return summary(measured) | {"processes": len(batches), "version": version.stdout.strip()}
+
+
+def command_lines(names: list[str], room: int) -> list[list[str]]:
+    """``names`` cut into batches whose arguments take at most ``room`` bytes each (as xargs)."""
+    batches: list[list[str]] = [[]]
+    used = 0
+    for name in names:
+        size = len(os.fsencode(name)) + 1
+        if used + size > room and batches[-1]:
+            batches.append([])
+            used = 0
+        batches[-1].append(name)
+        used += size
+    return batches
 
 
 def growth(sizes: dict[str, Any]) -> dict[str, Any]:
@@ -410,7 +419,13 @@ def applies(
     if module is not None and hasattr(module, "measure"):
         where = work / "applies"
         where.mkdir()
-        return {"against_minimal_script": module.measure(count, where, postgres_url)}
+        try:
+            return {"against_minimal_script": module.measure(count, where, postgres_url)}
+        except Exception as error:  # keep the rest of a long run; say what failed
+            print(f"WARNING: bench/applies.py failed ({error!r}); measuring applies per second")
+            failed = f"{type(error).__name__}: {error}"
+            rates = apply_rates(work, count, seed, env, postgres_url, 1 if args.smoke else 3)
+            return {"applies_py_failed": failed, "rates": rates}
     return {"rates": apply_rates(work, count, seed, env, postgres_url, 1 if args.smoke else 3)}
 
 

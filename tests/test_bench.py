@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.accounts import account_file, cached_tree
 from bench.measure import check_accounting
+from bench.run import command_lines
 
 from tests.conftest import ROOT
 
@@ -46,6 +47,16 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
     assert all(isinstance(t["met"], bool) for t in results["targets"])
     assert results["accounting"]["workers_cpu_counted"] is True
     assert "(c) applies" in done.stdout and "targets (issue 18)" in done.stdout
+    # The tables again from the results file, measuring nothing.
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "targets (issue 18)" in again.stdout and "growth of peak memory" in again.stdout
 
 
 def test_forked_workers_cpu_and_peak_are_counted() -> None:
@@ -69,3 +80,13 @@ def test_generated_trees_are_cached_and_seeded(tmp_path: Path) -> None:
     # Same seed and index, same file: the tree is reproducible from a clean clone.
     rng = random.Random(5 * 1_000_003 + 7)
     assert (first / "acct00007.yaml").read_text(encoding="utf-8") == account_file(rng, 7)[1]
+
+
+def test_peer_command_lines_fit_their_room() -> None:
+    names = [f"acct{i:05d}.yaml" for i in range(1000)]  # 15 bytes each with the space
+    assert command_lines(names, 1 << 20) == [names]
+    batches = command_lines(names, 150)
+    assert [n for batch in batches for n in batch] == names  # all, in order
+    assert all(sum(len(n) + 1 for n in batch) <= 150 for batch in batches)
+    assert len(batches) == 100
+    assert command_lines(["a" * 300], 150) == [["a" * 300]]  # too long alone: still run
