@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import itertools
 import json
 import os
@@ -56,6 +57,7 @@ SIZES = [1_000, 10_000, 50_000]
 LARGE = 100_000
 
 __all__ = [
+    "OWNER",
     "PLAN_DATE",
     "ROOT",
     "Run",
@@ -419,8 +421,13 @@ def applies(
     if module is not None and hasattr(module, "measure"):
         where = work / "applies"
         where.mkdir()
+        # This script starts (or is given) the PostgreSQL server: measure must not start one.
+        options: dict[str, Any] = {"seed": seed}
+        if "embedded" in inspect.signature(module.measure).parameters:
+            options["embedded"] = False
         try:
-            return {"against_minimal_script": module.measure(count, where, postgres_url)}
+            measured = module.measure(count, where, postgres_url, **options)
+            return {"against_minimal_script": measured}
         except Exception as error:  # keep the rest of a long run; say what failed
             print(f"WARNING: bench/applies.py failed ({error!r}); measuring applies per second")
             failed = f"{type(error).__name__}: {error}"
