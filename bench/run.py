@@ -1,29 +1,37 @@
-"""zplan's benchmark: plan and apply at scale, as whole processes, against their floor.
+"""zplan's benchmark: cold start, validate, plan and apply at fleet sizes, beside their floor.
 
-    python bench/run.py                 # the full run (several minutes), writes bench/out/results.json
-    python bench/run.py --smoke         # seconds: tiny sizes, one repetition (the test suite runs this)
-    python bench/run.py --sizes 100,1000 --repeat 5 --postgres-url postgresql://...
+    python bench/run.py                  # the full run (about 15 minutes on 2 cores)
+    python bench/run.py --large          # also 100,000 accounts
+    python bench/run.py --smoke          # seconds: tiny sizes, one run each (the test suite runs it)
+    python bench/run.py --sizes 1000,10000 --repeat 3 --no-postgres
 
-What is measured, each as the median of several whole-process runs:
+Every figure is a whole process (with its workers), the median of several runs:
+wall time, CPU time (user + system of the process and of the workers it waited for)
+and peak memory (the peak RSS of the largest single process). See bench/measure.py
+for how, and docs/performance.md for what each figure means.
 
-(a) `zplan validate` and `zplan plan` of one account from a cold start (a first
-    purchase, and an existing account with changes);
-(b) `zplan plan DIR` for 100, 1,000 and 10,000 accounts with an existing store:
-    wall time, accounts per second, peak memory (max RSS of the process);
-(c) applies per second: `zplan apply DIR --auto-approve` over 1,000 accounts in one
-    process (one transaction per account), on SQLite and on PostgreSQL, and with 4
-    such processes at once on distinct accounts;
-(d) the floor: a process that only parses the same files with yaml.CSafeLoader,
-    so each figure is also a ratio to the floor measured in the same run.
+(a) cold start, one account: `zplan validate FILE`, `zplan plan FILE` (a first
+    purchase; an account in the store whose file has a change), beside `python -c
+    pass`, `python -S -c pass` and Python reading the file with yaml.CSafeLoader;
+(b) at each size (1,000, 10,000, 50,000; 100,000 with --large), on the same
+    seeded files: the floor (a process reading and parsing every file with
+    yaml.CSafeLoader), `zplan validate DIR`, check-jsonschema with zplan's schema
+    (the peer), `zplan plan DIR` of first purchases (an empty store), `zplan apply
+    DIR` of them (which makes the store of the next figure), `zplan plan DIR` with
+    no changes, with workers and with ZPLAN_JOBS=1;
+(c) applies against a minimal script doing the same writes (bench/applies.py, when
+    present), else applies per second on SQLite and PostgreSQL.
 
-Account files and state are synthetic, generated from a seed: suite and standalone
-products, add-ons, promotions, annual and monthly billing, first purchases spread
-over the year so that plans fall mid-term.
+Results go to bench/out/results.json; the tables are printed with the targets of
+issue 18, met or not.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
+import itertools
 import json
 import os
 import platform
@@ -34,30 +42,32 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.accounts import OWNER, account_file, cached_tree, write_accounts
+from bench.measure import Run, check_accounting, run, summary, timed
+from bench.report import report, targets
+
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_DATE = "2026-11-27"
-OWNER = "owner@holding.example"  # one owner for every brand account, as a holding has
+SIZES = [1_000, 10_000, 50_000]
+LARGE = 100_000
 
-_SUITE = ["team", "growth", "professional", "enterprise"]
-_SUPPORT = ["team", "professional", "enterprise"]
-_ADDONS_SUITE = {  # add-on -> lowest suite edition rank
-    "copilot": 2,
-    "quality_assurance": 0,
-    "workforce_management": 0,
-    "advanced_data_privacy": 1,
-}
-
-
-@dataclass
-class Run:
-    wall: float
-    max_rss_kb: int
-    code: int
-    out: str
+__all__ = [
+    "OWNER",
+    "PLAN_DATE",
+    "ROOT",
+    "Run",
+    "account_file",
+    "build_state",
+    "run",
+    "timed",
+    "write_accounts",
+    "zplan_cmd",
+]
 
 
 def zplan_cmd() -> list[str]:
@@ -66,135 +76,40 @@ def zplan_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "zplan"]
 
 
-# zplan is started by a small launcher that reports the peak memory of its child: on Linux
-# a child's ru_maxrss keeps the high-water mark of the process it was forked from, and this
-# script may have grown large by the time it measures.
-_LAUNCHER = """
-import resource, subprocess, sys, time
-started = time.perf_counter()
-code = subprocess.call(sys.argv[1:])
-seconds = time.perf_counter() - started
-print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
-sys.exit(code)
-"""
-
-
-def run(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """One whole process: its wall time and its own peak memory."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("ZPLAN_TEST_GUARD", None)
-    with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as report:
-        process = subprocess.run(
-            [sys.executable, "-c", _LAUNCHER, *argv],
-            env=full_env,
-            cwd=cwd,
-            stdout=output,
-            stderr=report,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-        output.seek(0)
-        report.seek(0)
-        lines = report.read().decode("utf-8", "replace").splitlines()
-        seconds, max_rss = lines[-1].split()
-        text = output.read().decode("utf-8", "replace") + "\n".join(lines[:-1])
-    return Run(float(seconds), int(max_rss), process.returncode, text)
-
-
-def timed(argv: list[str], repeat: int, **kwargs: Any) -> dict[str, Any]:
-    runs = []
-    for _ in range(repeat):
-        result = run(argv, **kwargs)
-        if result.code not in (0, 2):
-            raise SystemExit(
-                f"benchmark command failed ({result.code}): {' '.join(argv)}\n{result.out[-2000:]}"
-            )
-        runs.append(result)
-    walls = [r.wall for r in runs]
-    return {
-        "median_s": round(statistics.median(walls), 4),
-        "min_s": round(min(walls), 4),
-        "max_s": round(max(walls), 4),
-        "runs": len(walls),
-        "max_rss_mb": round(max(r.max_rss_kb for r in runs) / 1024, 1),
-    }
-
-
-# Synthetic accounts --------------------------------------------------------------
-
-
-def account_file(rng: random.Random, index: int, bump: bool = False) -> tuple[str, str]:
-    """(subdomain, YAML text) for one realistic account; ``bump`` adds seats (a change)."""
-    sub = f"acct{index:05d}"
-    cycle = "annual" if rng.random() < 0.7 else "monthly"
-    lines = [
-        "# yaml-language-server: $schema=../../schemas/subscription.schema.json",
-        "zplan: 1",
-        "account:",
-        f"  subdomain: {sub}",
-        f"  owner: {OWNER}",
-    ]
-    if rng.random() < 0.3:
-        lines += ["  billing_admins:", f"    - finance@{sub}.example"]
-    lines += [
-        "billing:",
-        f"  cycle: {cycle}",
-        f"  payment: {rng.choice(['card', 'paypal', 'bank_debit'])}",
-    ]
-    if rng.random() < 0.25:
-        lines.append("  promo_code: LOYALTY5")
-    lines += [
-        "agreements:",
-        "  master_subscription_agreement: accepted",
-        "  privacy_policy: accepted",
-        "products:",
-    ]
-    agents = rng.randint(1, 200) + (5 if bump else 0)
-    if rng.random() < 0.6:
-        rank = rng.randrange(len(_SUITE))
-        lines += ["  suite:", f"    edition: {_SUITE[rank]}", f"    agents: {agents}"]
-        addons = [a for a, low in _ADDONS_SUITE.items() if rank >= low and rng.random() < 0.35]
-        if addons and cycle == "annual":
-            lines.append("    addons:")
-            lines += [f"      {a}: {rng.randint(1, agents)}" for a in addons]
-    else:
-        lines += ["  support:", f"    edition: {rng.choice(_SUPPORT)}", f"    agents: {agents}"]
-        if rng.random() < 0.5:
-            lines += ["  chat:", "    edition: professional", f"    agents: {max(1, agents // 2)}"]
-        if rng.random() < 0.3:
-            lines += ["  guide:", "    edition: professional", f"    agents: {max(1, agents // 3)}"]
-    return sub, "\n".join(lines) + "\n"
-
-
-def write_accounts(directory: Path, count: int, seed: int, bump_every: int = 0) -> list[str]:
-    """Write ``count`` account files; every ``bump_every``-th one gets more seats."""
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    subs = []
-    for index in range(count):
-        rng = random.Random(seed * 1_000_003 + index)
-        bump = bool(bump_every) and index % bump_every == 0
-        sub, text = account_file(rng, index, bump)
-        (directory / f"{sub}.yaml").write_text(text, encoding="utf-8")
-        subs.append(sub)
-    return subs
+def peer_cmd() -> list[str] | None:
+    """check-jsonschema beside this Python (``make bench`` installs it), if there."""
+    script = Path(sys.executable).parent / "check-jsonschema"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("check-jsonschema")
+    return [found] if found else None
 
 
 def init_store(url: str) -> str:
-    """A sandbox store, made on purpose (writes never create one; the bench writes at set dates)."""
+    """A sandbox store, made on purpose (writes never create one; the bench writes at set dates).
+    A SQLite store gets a directory of its own: a sandbox keeps its operator key beside it."""
+    if "://" not in url:
+        Path(url).parent.mkdir(parents=True, exist_ok=True)
     result = run([*zplan_cmd(), "--state", url, "state", "init", "--sandbox"])
     if result.code != 0:
         raise SystemExit(f"state init failed:\n{result.out[-3000:]}")
     return url
 
 
+def apply_cmd(state: str, directory: Path, at: str = PLAN_DATE) -> list[str]:
+    return [
+        *zplan_cmd(),
+        *("--state", state, "--at", at, "--actor", OWNER),
+        *("apply", "--auto-approve", str(directory)),
+    ]
+
+
 def build_state(work: Path, count: int, seed: int, state: str) -> Path:
-    """Accounts bought on dates spread over the year, then files with some changes."""
+    """Accounts bought on four dates through the year, then their files with one in ten
+    changed (more seats): the pull-request case. Used by bench/guardrails.py."""
     init_store(state)
     bought = work / f"bought-{count}"
     write_accounts(bought, count, seed)
-    # Purchases on a few dates so that the plan date falls mid-term for most accounts.
     files = sorted(bought.glob("*.yaml"))
     groups = [files[i::4] for i in range(4)]
     for offset, group in zip(
@@ -208,20 +123,7 @@ def build_state(work: Path, count: int, seed: int, state: str) -> Path:
         batch.mkdir()
         for path in group:
             shutil.copy(path, batch / path.name)
-        result = run(
-            [
-                *zplan_cmd(),
-                "--state",
-                state,
-                "--at",
-                offset,
-                "--actor",
-                OWNER,
-                "apply",
-                "--auto-approve",
-                str(batch),
-            ]
-        )
+        result = run(apply_cmd(state, batch, at=offset))
         if result.code != 0:
             raise SystemExit(f"setup apply failed:\n{result.out[-3000:]}")
         shutil.rmtree(batch)
@@ -230,13 +132,16 @@ def build_state(work: Path, count: int, seed: int, state: str) -> Path:
     return changed
 
 
+_FLOOR = (
+    "import sys, pathlib, yaml\n"
+    "for p in sorted(pathlib.Path(sys.argv[1]).glob('*.yaml')):\n"
+    "    yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader)\n"
+)
+
+
 def floor_command(directory: Path) -> list[str]:
-    code = (
-        "import sys, pathlib, yaml\n"
-        "for p in sorted(pathlib.Path(sys.argv[1]).glob('*.yaml')):\n"
-        "    yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader)\n"
-    )
-    return [sys.executable, "-c", code, str(directory)]
+    """The floor: Python listing, reading and parsing the same files with CSafeLoader."""
+    return [sys.executable, "-c", _FLOOR, str(directory)]
 
 
 def machine() -> dict[str, Any]:
@@ -244,28 +149,55 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one repetition")
-    parser.add_argument("--sizes", default="100,1000,10000")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run of each")
+    parser.add_argument("--sizes", help="comma-separated sizes (default 1000,10000,50000)")
+    parser.add_argument("--large", action="store_true", help="also 100,000 accounts")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (3 from 50,000)")
+    parser.add_argument("--cold-repeat", type=int, default=11, help="runs per cold-start figure")
     parser.add_argument("--apply-count", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--postgres-url", default=os.environ.get("ZPLAN_BENCH_POSTGRES_URL"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "results.json"))
+    parser.add_argument("--trees", default=None, help="cache of generated files (bench/out/trees)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL applies")
+    parser.add_argument("--no-peer", action="store_true", help="skip check-jsonschema")
+    parser.add_argument(
+        "--report", metavar="RESULTS", help="print the tables of a results.json, measure nothing"
+    )
     args = parser.parse_args()
-    sizes = [5, 20] if args.smoke else [int(s) for s in args.sizes.split(",")]
-    repeat = 1 if args.smoke else args.repeat
-    apply_count = 10 if args.smoke else args.apply_count
+    if args.report:
+        saved = json.loads(Path(args.report).read_text(encoding="utf-8"))
+        saved["targets"] = targets(saved)
+        report(saved)
+        return 0
+    if args.smoke:
+        sizes, repeat, cold_repeat, apply_count = [5, 20], 1, 1, 10
+    else:
+        sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(SIZES)
+        repeat, cold_repeat, apply_count = args.repeat, args.cold_repeat, args.apply_count
+    if args.large and LARGE not in sizes:
+        sizes.append(LARGE)
+    sizes.sort()
 
+    started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="zplan-bench-"))
-    results: dict[str, Any] = {"machine": machine(), "seed": args.seed, "plan_date": PLAN_DATE}
+    trees = Path(args.trees) if args.trees else None
+    if trees is None and args.smoke:
+        trees = work / "trees"  # the smoke run leaves nothing behind
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "seed": args.seed,
+        "plan_date": PLAN_DATE,
+        "smoke": args.smoke,
+    }
     env = {"ZPLAN_NOW": PLAN_DATE}
     # The key that signs the audit entries (issue 12), as a CI apply job holds it.
     made = run([*zplan_cmd(), "keygen", str(work / "apply.key")])
@@ -274,19 +206,29 @@ def main() -> int:
     os.environ["ZPLAN_SIGNING_KEY"] = str(work / "apply.key")
     server = None
     try:
-        # Cold starts first, on a quiet machine: nothing else of the benchmark runs yet.
-        results["one_account"] = one_account(work, max(repeat, 11) if not args.smoke else 1, env)
-        results["plan_dir"] = plan_dir(work, sizes, repeat, args.seed, env)
+        results["accounting"] = check_accounting(0.1 if args.smoke else 0.3)
+        # Cold starts first, before the machine is warm with the benchmark's own work.
+        results["cold_start"] = cold_start(work, cold_repeat, env)
+        results["sizes"] = {}
+        for size in sizes:
+            results["sizes"][str(size)] = at_size(
+                work, size, args.seed, repeat, env, trees, peer=not args.no_peer
+            )
+            print(f"  {size:,} accounts measured ({time.perf_counter() - started:.0f} s)")
         if args.postgres_url is None and not args.smoke and not args.no_postgres:
             server, args.postgres_url = embedded_postgres(work)
-        results["apply"] = apply_rates(
-            work, apply_count, args.seed, env, args.postgres_url, repeat=1 if args.smoke else 3
+        results["apply"] = applies(
+            work, apply_count, args.seed, env, None if args.no_postgres else args.postgres_url, args
         )
     finally:
         if server is not None:
             server.cleanup()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    results["growth"] = growth(results["sizes"])
+    results["targets"] = targets(results)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["machine"]["bench_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -306,75 +248,198 @@ def embedded_postgres(work: Path) -> tuple[Any, str | None]:
     return server, server.get_uri("postgres")
 
 
-def one_account(work: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
-    directory = work / "one"
+def cold_start(work: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
+    directory = work / "one-file"
     directory.mkdir()
     sub, text = account_file(random.Random(7), 1)
     path = directory / f"{sub}.yaml"
     path.write_text(text, encoding="utf-8")
-    state = init_store(str(work / "one.db"))
+    state = init_store(str(work / "one" / "state.db"))
     cmd = zplan_cmd()
     out: dict[str, Any] = {}
     out["validate"] = timed([*cmd, "validate", str(path)], repeat, env=env)
     out["plan_first_purchase"] = timed([*cmd, "--state", state, "plan", str(path)], repeat, env=env)
-    run(
-        [
-            *cmd,
-            "--state",
-            state,
-            "--at",
-            "2026-03-01",
-            "--actor",
-            OWNER,
-            "apply",
-            "--auto-approve",
-            str(path),
-        ],
-        env=env | {"ZPLAN_NOW": "2026-03-01"},
-    )
+    applied = run(apply_cmd(state, path, at="2026-03-01"), env=env)
+    if applied.code != 0:
+        raise SystemExit(f"apply failed:\n{applied.out[-3000:]}")
     path.write_text(text.replace("agents: ", "agents: 1", 1), encoding="utf-8")
     out["plan_with_changes"] = timed([*cmd, "--state", state, "plan", str(path)], repeat, env=env)
     out["floor_python_yaml"] = timed(floor_command(directory), repeat)
     out["python_startup"] = timed([sys.executable, "-c", "pass"], repeat)
+    out["python_S_startup"] = timed([sys.executable, "-S", "-c", "pass"], repeat)
     return out
 
 
-def plan_dir(
-    work: Path, sizes: list[int], repeat: int, seed: int, env: dict[str, str]
+def at_size(
+    work: Path,
+    size: int,
+    seed: int,
+    repeat: int,
+    env: dict[str, str],
+    trees: Path | None,
+    peer: bool,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for size in sizes:
-        state = str(work / f"plan-{size}.db")
-        directory = build_state(work, size, seed, state)
-        measured = timed([*zplan_cmd(), "--state", state, "plan", str(directory)], repeat, env=env)
-        floor = timed(floor_command(directory), repeat)
-        measured["accounts_per_s"] = round(size / measured["median_s"], 1)
-        measured["floor_s"] = floor["median_s"]
-        measured["ratio_to_floor"] = round(measured["median_s"] / floor["median_s"], 2)
-        if size == sizes[-1]:
-            # Without worker processes: all the work, and all the memory, in one process.
-            serial = timed(
-                [*zplan_cmd(), "--state", state, "plan", str(directory)],
-                1,
-                env=env | {"ZPLAN_JOBS": "1"},
+    """Every figure at one fleet size, on the same files, beside the floor of the same run."""
+    runs = repeat if size <= 10_000 else min(repeat, 3) if size <= 50_000 else 1
+    generated = time.perf_counter()
+    directory, cached = cached_tree(size, seed, trees) if trees else cached_tree(size, seed)
+    row: dict[str, Any] = {
+        "accounts": size,
+        "runs": runs,
+        "files": {
+            "cached": cached,
+            "seconds": round(time.perf_counter() - generated, 2),
+            "directory": str(directory),
+        },
+    }
+    cmd = zplan_cmd()
+    row["floor"] = timed(floor_command(directory), runs)
+    row["validate"] = timed([*cmd, "validate", str(directory)], runs, ok=(0,), env=env)
+    if peer:
+        row["peer"] = check_jsonschema(directory, 1 if size >= 10_000 else min(runs, 3))
+    state = init_store(str(work / f"store-{size}" / "state.db"))
+    plan = [*cmd, "--state", state, "plan", str(directory)]
+    row["plan_first_purchase"] = timed(plan, runs, env=env)
+    # The store of the no-change plan is made by zplan itself: applying the same files.
+    applied = run(apply_cmd(state, directory), env=env)
+    if applied.code != 0:
+        raise SystemExit(f"apply of {size} accounts failed:\n{applied.out[-3000:]}")
+    row["apply"] = summary([applied])
+    row["apply"]["store"] = "zplan apply of the same files on a sandbox SQLite store"
+    # --detailed-exitcode: 0 only if nothing changes, so this checks the store matches.
+    unchanged = [*plan, "--detailed-exitcode"]
+    row["plan_no_change"] = timed(unchanged, runs, ok=(0,), env=env)
+    row["plan_no_change_one_process"] = timed(
+        unchanged, runs if size <= 10_000 else 1, ok=(0,), env=env | {"ZPLAN_JOBS": "1"}
+    )
+    floor = row["floor"]
+    for key in (
+        "validate",
+        "peer",
+        "plan_first_purchase",
+        "plan_no_change",
+        "plan_no_change_one_process",
+        "apply",
+    ):
+        if "cpu_s" in row.get(key, {}):
+            figure = row[key]
+            figure["cpu_x_floor"] = round(figure["cpu_s"] / floor["cpu_s"], 2)
+            figure["wall_x_floor"] = round(figure["wall_s"] / floor["wall_s"], 2)
+            figure["cpu_ms_per_account"] = round(1000 * figure["cpu_s"] / size, 3)
+    one = row["plan_no_change_one_process"]
+    row["workers_speedup"] = round(one["wall_s"] / row["plan_no_change"]["wall_s"], 2)
+    # Sanity: with workers the total CPU cannot be much below one process's; if it is,
+    # the workers' CPU is not being counted.
+    if size >= 1_000 and row["plan_no_change"]["cpu_s"] < 0.7 * one["cpu_s"]:
+        row["warning"] = "plan with workers used far less CPU than one process: uncounted workers?"
+    return row
+
+
+def check_jsonschema(directory: Path, runs: int, room: int | None = None) -> dict[str, Any]:
+    """The peer: check-jsonschema with zplan's schema on the same files, as one process
+    when the names fit on a command line (they are passed relative to the directory),
+    else in batches that fit (xargs-like; their times are summed, their peaks maxed)."""
+    peer = peer_cmd()
+    if peer is None:
+        return {"skipped": "check-jsonschema is not installed (make bench installs it)"}
+    schema = str(ROOT / "schemas" / "subscription.schema.json")
+    names = sorted(p.name for p in directory.glob("*.yaml"))
+    if room is None:
+        environment = sum(len(k) + len(v) + 2 for k, v in os.environ.items())
+        room = os.sysconf("SC_ARG_MAX") // 2 - environment
+    batches = command_lines(names, room)
+    measured: list[Run] = []
+    for _ in range(runs):
+        parts = [run([*peer, "--schemafile", schema, *batch], cwd=directory) for batch in batches]
+        failed = [p for p in parts if p.code != 0]
+        if failed:
+            raise SystemExit(
+                f"check-jsonschema failed ({failed[0].code}):\n{failed[0].out[-2000:]}"
             )
-            measured["one_process"] = {"s": serial["median_s"], "max_rss_mb": serial["max_rss_mb"]}
-        out[str(size)] = measured
-    if len(sizes) >= 2:
-        small, big = sizes[-2], sizes[-1]
-        out["growth"] = {
-            "from": small,
-            "to": big,
-            "size_ratio": big / small,
-            "time_ratio": round(out[str(big)]["median_s"] / out[str(small)]["median_s"], 2),
-        }
-    return out
+        measured.append(
+            Run(
+                sum(p.wall for p in parts),
+                sum(p.cpu for p in parts),
+                max(p.max_rss_kb for p in parts),
+                0,
+                "",
+            )
+        )
+    version = subprocess.run([*peer, "--version"], capture_output=True, text=True, check=False)
+    return summary(measured) | {"processes": len(batches), "version": version.stdout.strip()}
+
+
+def command_lines(names: list[str], room: int) -> list[list[str]]:
+    """``names`` cut into batches whose arguments take at most ``room`` bytes each (as xargs)."""
+    batches: list[list[str]] = [[]]
+    used = 0
+    for name in names:
+        size = len(os.fsencode(name)) + 1
+        if used + size > room and batches[-1]:
+            batches.append([])
+            used = 0
+        batches[-1].append(name)
+        used += size
+    return batches
+
+
+def growth(sizes: dict[str, Any]) -> dict[str, Any]:
+    """How cost grows with the fleet: peak MB per 10,000 more accounts, and CPU per account,
+    between consecutive sizes."""
+    keys = ("floor", "validate", "peer", "plan_first_purchase", "plan_no_change", "apply")
+    ordered = sorted(sizes.values(), key=lambda r: r["accounts"])
+    steps = []
+    for small, big in itertools.pairwise(ordered):
+        added = big["accounts"] - small["accounts"]
+        step: dict[str, Any] = {"from": small["accounts"], "to": big["accounts"]}
+        for key in keys:
+            if "max_rss_mb" in small.get(key, {}) and "max_rss_mb" in big.get(key, {}):
+                mb = big[key]["max_rss_mb"] - small[key]["max_rss_mb"]
+                cpu = big[key]["cpu_s"] - small[key]["cpu_s"]
+                step[key] = {
+                    "mb_per_10k": round(mb * 10_000 / added, 1),
+                    "cpu_ms_per_added_account": round(1000 * cpu / added, 3),
+                }
+        steps.append(step)
+    return {"steps": steps}
+
+
+def applies(
+    work: Path,
+    count: int,
+    seed: int,
+    env: dict[str, str],
+    postgres_url: str | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """zplan's applies against a minimal script doing the same writes (bench/applies.py,
+    when present); else applies per second on SQLite and PostgreSQL, as before issue 18."""
+    try:
+        module = importlib.import_module("bench.applies")
+    except ImportError:
+        module = None
+    if module is not None and hasattr(module, "measure"):
+        where = work / "applies"
+        where.mkdir()
+        # This script starts (or is given) the PostgreSQL server: measure must not start one.
+        options: dict[str, Any] = {"seed": seed}
+        if "embedded" in inspect.signature(module.measure).parameters:
+            options["embedded"] = False
+        try:
+            measured = module.measure(count, where, postgres_url, **options)
+            return {"against_minimal_script": measured}
+        except Exception as error:  # keep the rest of a long run; say what failed
+            print(f"WARNING: bench/applies.py failed ({error!r}); measuring applies per second")
+            failed = f"{type(error).__name__}: {error}"
+            rates = apply_rates(work, count, seed, env, postgres_url, 1 if args.smoke else 3)
+            return {"applies_py_failed": failed, "rates": rates}
+    return {"rates": apply_rates(work, count, seed, env, postgres_url, 1 if args.smoke else 3)}
 
 
 def apply_rates(
     work: Path, count: int, seed: int, env: dict[str, str], postgres_url: str | None, repeat: int
 ) -> dict[str, Any]:
-    stores: dict[str, Any] = {"sqlite": lambda n: str(work / f"apply-{n}.db")}
+    stores: dict[str, Any] = {"sqlite": lambda n: str(work / f"store-apply-{n}" / "state.db")}
     if postgres_url:
         sep = "&" if "?" in postgres_url else "?"
         stores["postgresql"] = lambda n: f"{postgres_url}{sep}schema=bench_{n}_{os.getpid()}"
@@ -384,29 +449,21 @@ def apply_rates(
         for attempt in range(repeat):
             directory = work / f"apply-{name}-{attempt}"
             write_accounts(directory, count, seed + attempt)
-            result = run(
-                [
-                    *zplan_cmd(),
-                    "--state",
-                    init_store(url_for(f"one{attempt}")),
-                    "--actor",
-                    OWNER,
-                    "apply",
-                    "--auto-approve",
-                    str(directory),
-                ],
-                env=env,
-            )
+            result = run(apply_cmd(init_store(url_for(f"one{attempt}")), directory), env=env)
             if result.code != 0:
                 raise SystemExit(f"apply failed:\n{result.out[-3000:]}")
-            single.append(result.wall)
-        wall = statistics.median(single)
+            single.append(result)
+        wall = statistics.median(r.wall for r in single)
+        cpu = statistics.median(r.cpu for r in single)
         parallel = parallel_apply(work, name, init_store(url_for("four")), count, seed, env)
         out[name] = {
             "one_process": {
                 "accounts": count,
-                "median_s": round(wall, 3),
+                "wall_s": round(wall, 3),
+                "cpu_s": round(cpu, 3),
+                "cpu_ms_per_account": round(1000 * cpu / count, 3),
                 "applies_per_s": round(count / wall, 1),
+                "max_rss_mb": round(max(r.max_rss_kb for r in single) / 1024, 1),
             },
             "four_processes": parallel,
         }
@@ -419,30 +476,14 @@ def parallel_apply(
     directories = []
     for worker in range(4):
         directory = work / f"apply-{name}-w{worker}"
-        if directory.exists():
-            shutil.rmtree(directory)
-        directory.mkdir(parents=True)
-        for index in range(worker * count, (worker + 1) * count):
-            sub, text = account_file(random.Random(seed * 7 + index), index)
-            (directory / f"{sub}.yaml").write_text(text, encoding="utf-8")
+        write_accounts(directory, count, seed * 7 + worker, first=worker * count)
         directories.append(directory)
     full_env = {**os.environ, **env}
     full_env.pop("ZPLAN_TEST_GUARD", None)
     started = time.perf_counter()
     processes = [
         subprocess.Popen(
-            [
-                *zplan_cmd(),
-                "--state",
-                url,
-                "--actor",
-                OWNER,
-                "apply",
-                "--auto-approve",
-                "--lock-timeout",
-                "30",
-                str(d),
-            ],
+            [*apply_cmd(url, d), "--lock-timeout", "30"],
             env=full_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -462,48 +503,6 @@ def parallel_apply(
         "wall_s": round(wall, 3),
         "applies_per_s": round(total / wall, 1),
     }
-
-
-def report(results: dict[str, Any]) -> None:
-    one = results["one_account"]
-    print(f"machine: {results['machine']}")
-    print("\n(a) one account, cold start (median wall, s):")
-    for key in (
-        "validate",
-        "plan_first_purchase",
-        "plan_with_changes",
-        "floor_python_yaml",
-        "python_startup",
-    ):
-        print(f"    {key:<22} {one[key]['median_s']:.3f}  (peak {one[key]['max_rss_mb']} MB)")
-    print("\n(b) plan DIR with an existing store:")
-    for size, row in results["plan_dir"].items():
-        if size == "growth":
-            continue
-        print(
-            f"    {int(size):>6} accounts: {row['median_s']:.2f} s, {row['accounts_per_s']:.0f}/s,"
-            f" peak {row['max_rss_mb']} MB, floor {row['floor_s']:.2f} s "
-            f"(x{row['ratio_to_floor']})"
-        )
-        if "one_process" in row:
-            one_process = row["one_process"]
-            print(
-                f"    {int(size):>6} accounts, without workers (ZPLAN_JOBS=1): "
-                f"{one_process['s']:.2f} s, peak {one_process['max_rss_mb']} MB"
-            )
-    if "growth" in results["plan_dir"]:
-        g = results["plan_dir"]["growth"]
-        print(
-            f"    growth {g['from']} -> {g['to']}: x{g['time_ratio']} time for x{g['size_ratio']:.0f}"
-            " accounts"
-        )
-    print("\n(c) applies per second:")
-    for name, row in results["apply"].items():
-        print(
-            f"    {name}: one process {row['one_process']['applies_per_s']}/s "
-            f"({row['one_process']['accounts']} accounts); four processes "
-            f"{row['four_processes']['applies_per_s']}/s"
-        )
 
 
 if __name__ == "__main__":
