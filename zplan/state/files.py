@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 from zplan.errors import StateError
@@ -128,6 +127,8 @@ def _ignored(path: Path) -> bool:
 
 def _git_says_yes(args: list[str], cwd: Path) -> bool:
     """Whether ``git ARGS`` exits 0 in ``cwd`` (no git, or a git that fails: no)."""
+    import subprocess  # only where a store is written: reads never ask git
+
     try:
         done = subprocess.run(
             ["git", *args],  # noqa: S607 - git from PATH, as users run it
