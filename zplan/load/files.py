@@ -10,6 +10,7 @@ counted), except a file named on the command line, which must be a zplan file.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -106,12 +107,16 @@ def _walk(
 ) -> Iterator[tuple[Path, str, bool]]:
     """The files of a directory tree, sorted, depth first; hidden entries skipped."""
     root = Path(os.path.realpath(top))
-    stack = [(top, shown)]
+    stack: list[tuple[str | Path, str]] = [(top, shown)]
     while stack:
         directory, name = stack.pop()
         try:
             with os.scandir(directory) as scan:
-                entries = sorted(scan, key=lambda e: e.name)
+                # Names and kinds only (the scan knows them without a stat), not the entries:
+                # a directory of 50,000 accounts is listed in a few megabytes.
+                entries = sorted(
+                    (entry.name, _kind(entry)) for entry in scan if not entry.name.startswith(".")
+                )
         except OSError as exc:
             if problems is not None:
                 problems.append(
@@ -125,19 +130,25 @@ def _walk(
                 )
             continue
         below = []
-        for entry in entries:
-            if entry.name.startswith("."):
+        for entry_name, kind in entries:
+            path_text = os.path.join(directory, entry_name)
+            display = entry_name if name == "." else os.path.join(name, entry_name)  # as pathlib
+            if kind == _DIRECTORY:
+                below.append((path_text, display))
                 continue
-            path = Path(entry.path)
-            display = entry.name if name == "." else os.path.join(name, entry.name)  # as pathlib
+            if kind == _REGULAR:
+                if entry_name.endswith(_YAML):
+                    yield Path(path_text), display, False
+                continue
+            path = Path(path_text)
             try:
-                info = entry.stat(follow_symlinks=False)  # from the scan when it can be
+                info = path.lstat()
             except OSError:
                 continue  # gone since the directory was read
             if stat.S_ISDIR(info.st_mode):
-                below.append((path, display))
+                below.append((path_text, display))
                 continue
-            if not entry.name.endswith(_YAML):
+            if not entry_name.endswith(_YAML):
                 if stat.S_ISLNK(info.st_mode) and problems is not None:
                     problem = _link_to_directory(path)
                     if problem:
@@ -149,6 +160,22 @@ def _walk(
             elif problems is not None:
                 problems.append(_scan_problem(display, *problem))
         stack.extend(reversed(below))
+
+
+_REGULAR, _DIRECTORY, _OTHER = 0, 1, 2
+
+
+def _kind(entry: os.DirEntry[str]) -> int:
+    """A regular file or a directory as the scan saw it (no link followed); anything else
+    (a link, a FIFO, a device, an entry the scan could not type) is looked at closely."""
+    try:
+        if entry.is_file(follow_symlinks=False):
+            return _REGULAR
+        if entry.is_dir(follow_symlinks=False):
+            return _DIRECTORY
+    except OSError:
+        pass
+    return _OTHER
 
 
 def _unsafe(path: Path, info: os.stat_result, roots: list[Path]) -> tuple[str, str, str] | None:
@@ -217,16 +244,34 @@ def _scan_problem(name: str, code: str, message: str, hint: str) -> Diagnostic:
     return Diagnostic(name, 1, 1, Severity.ERROR, "(file)", code, message, hint)
 
 
-def file_identity(path: Path) -> tuple[int, int]:
-    """Which file ``path`` is (device and inode, links followed): two names of one file match.
+_VANISHED = itertools.count(-1, -1)
 
-    One ``stat`` call, where resolving the real path walks every directory above it.
-    """
+
+def file_identity(path: Path | str) -> int:
+    """Which file ``path`` is (device and inode, links followed, in one int): two names of
+    one file match. One ``stat`` call, where resolving the real path walks every directory
+    above it."""
     try:
         info = os.stat(path)
     except OSError:
-        return (-1, id(path))  # gone since the scan: never the same as another
-    return (info.st_dev, info.st_ino)
+        return next(_VANISHED)  # gone since the scan: never the same as another
+    return info.st_dev << 64 | info.st_ino
+
+
+def listing(paths: Sequence[str], problems: list[Diagnostic]) -> list[tuple[str, str, bool]]:
+    """Every file under ``paths`` once, however many names lead to it, in the scan's order:
+    (path, display name, named on the command line), compact (one string when both are
+    the same: memory for a fleet is a few dozen bytes a file)."""
+    seen: set[int] = set()
+    found: list[tuple[str, str, bool]] = []
+    for path, name, named in expand(paths, problems):
+        real = file_identity(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        text = str(path)
+        found.append((name if text == name else text, name, named))
+    return found
 
 
 def read(
@@ -237,7 +282,7 @@ def read(
 ) -> Workspace:
     """Load and check every file under ``paths``."""
     workspace = Workspace()
-    seen: set[tuple[int, int]] = set()
+    seen: set[int] = set()
     found = list(expand(paths, workspace.diagnostics))
     for done, (path, name, named) in enumerate(found, start=1):
         if progress is not None:
@@ -280,19 +325,14 @@ def scan(
 
     gc.freeze()  # modules and the catalog live until the end: no collection need visit them
     found: list[Diagnostic] = []
-    seen: set[tuple[int, int]] = set()
-    paths_found = list(expand(paths, found))
+    files_found = listing(paths, found)
     files = skipped = 0
-    first: dict[str, tuple[str, int, int]] = {}  # subdomain -> (file, line, column) of it
-    twins: dict[str, list[tuple[str, int, int]]] = {}
-    for done, (path, name, named) in enumerate(paths_found, start=1):
+    first: dict[str, int] = {}  # subdomain -> the file that has it (index in files_found)
+    twins: dict[str, list[int]] = {}
+    for index, (path, name, named) in enumerate(files_found):
         if progress is not None:
-            progress("reading", done, len(paths_found))
-        real = file_identity(path)
-        if real in seen:
-            continue
-        seen.add(real)
-        checked = check_file(path, name, catalog, today, named=named)
+            progress("reading", index + 1, len(files_found))
+        checked = check_file(Path(path), name, catalog, today, named=named)
         if checked is None:
             skipped += 1
             continue
@@ -300,15 +340,16 @@ def scan(
         found.extend(checked.diagnostics)
         subdomain = _subdomain(checked)
         if subdomain is not None:
-            line, column = checked.document.position(("account", "subdomain"))
-            mine = (checked.document.path, line, column)
             if subdomain in first:
-                twins.setdefault(subdomain, [first[subdomain]]).append(mine)
+                twins.setdefault(subdomain, [first[subdomain]]).append(index)
             else:
-                first[subdomain] = mine
-    for subdomain, same in twins.items():
-        for name, line, column in same:
-            others = ", ".join(other for other, _, _ in same if other != name)
+                first[subdomain] = index
+    for subdomain, same in twins.items():  # rare: the files are read again for the positions
+        names = [files_found[index][1] for index in same]
+        for index, name in zip(same, names, strict=True):
+            document = load_file(Path(files_found[index][0]), name)
+            line, column = document.position(("account", "subdomain"))
+            others = ", ".join(other for other in names if other != name)
             found.append(_duplicate(name, line, column, subdomain, others))
     return Scanned(sort_diagnostics(found), files, skipped)
 

@@ -34,7 +34,7 @@ from zplan.apply.planfile import account_json, plan_document
 from zplan.diagnostics import Diagnostic, Severity
 from zplan.load.catalog import Catalog
 from zplan.load.document import FileKind, load_file
-from zplan.load.files import Checked, check_file, expand, file_identity, skip_note
+from zplan.load.files import Checked, check_file, listing, skip_note
 from zplan.model import Account
 from zplan.pipeline.guardrails import Extras, finish, for_account
 from zplan.plan.observed import Observing
@@ -140,7 +140,7 @@ def _prepare(
     shape: Shape | None,
 ) -> tuple[list[tuple[int, str, str, bool]], list[Diagnostic], Context]:
     problems: list[Diagnostic] = []
-    found = _unique(expand(paths, problems))
+    found = _unique(paths, problems)
     ctx = Context(catalog, today, actor)
     if observing is not None:
         ctx = ctx._replace(**observing._asdict())
@@ -272,8 +272,9 @@ def plan_stream(
     spill = tempfile.TemporaryFile()  # noqa: SIM115 - returned open, closed by the caller
     spans: array[int] = array("q")
     flags = bytearray()  # per spilled account: 1 errors, 2 changes, 4 estimates
-    first: dict[str, tuple[int, int, str]] = {}  # subdomain -> (spilled at, index, path)
-    twins: dict[str, list[tuple[int, int, str]]] = {}
+    first: dict[str, int] = {}  # subdomain -> the file that describes it (index in found)
+    twins: dict[str, list[int]] = {}
+    spilled_at = array("q", bytes(8 * len(found)))  # per file: 1 + where its account is spilled
     noted: list[tuple[int, list[dict[str, Any]]]] = []  # (index, diagnostics)
     skipped = 0
     offset = 0
@@ -287,29 +288,27 @@ def plan_stream(
         subdomain = result.get("subdomain")
         if kind != "subscription":
             continue
-        at = -1
         if "fragment" in result:
             fragment = result["fragment"].encode("utf-8")
             extra = _UNIT.join(result["extra"]).encode("utf-8")
             spill.write(fragment)
             spill.write(extra)
-            at = len(flags)
+            spilled_at[result["index"]] = len(flags) + 1
             spans.extend((offset, len(fragment), len(extra)))
             offset += len(fragment) + len(extra)
             flags.append(result["errors"] | result["changes"] << 1 | result["estimates"] << 2)
         if isinstance(subdomain, str):
-            mine = (at, result["index"], result["path"])
             if subdomain in first:
-                twins.setdefault(subdomain, [first[subdomain]]).append(mine)
+                twins.setdefault(subdomain, [first[subdomain]]).append(result["index"])
             else:
-                first[subdomain] = mine
+                first[subdomain] = result["index"]
     kept = bytearray(b"\x01" * len(flags))
     for subdomain, same in twins.items():  # two files for one account: neither is planned
-        for at, index, path in same:
-            if at >= 0:
-                kept[at] = 0
-            others = ", ".join(p for _, i, p in same if i != index)
-            noted.append((index, [_duplicate(path, subdomain, others).to_json()]))
+        for index in same:
+            if spilled_at[index]:
+                kept[spilled_at[index] - 1] = 0
+            others = ", ".join(found[i][2] for i in same if i != index)
+            noted.append((index, [_duplicate(found[index][2], subdomain, others).to_json()]))
     if problems:  # files the scan would not open: errors of the plan, before every file
         noted.append((-1, [d.to_json() for d in problems]))
     noted.sort(key=lambda pair: pair[0])  # stable: a file's own diagnostics, then duplicates
@@ -335,16 +334,9 @@ def plan_stream(
     return Streamed(head, len(plan), any(f & 2 for f in plan), spill, spans, kept)
 
 
-def _unique(items: Any) -> list[tuple[int, str, str, bool]]:
-    """Each file once, however many paths lead to it (the scan gave out regular files only)."""
-    seen: set[tuple[int, int]] = set()
-    unique: list[tuple[int, str, str, bool]] = []
-    for path, name, named in items:
-        real = file_identity(path)
-        if real not in seen:
-            seen.add(real)
-            unique.append((len(unique), str(path), name, named))
-    return unique
+def _unique(paths: Sequence[str], problems: list[Diagnostic]) -> list[tuple[int, str, str, bool]]:
+    """Each file once, however many paths lead to it, numbered in the scan's order."""
+    return [(index, *item) for index, item in enumerate(listing(paths, problems))]
 
 
 def _assemble(
