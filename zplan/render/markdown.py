@@ -447,30 +447,66 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
     body_rows = table[2:]
     total_rows = [r for r in body_rows if r.startswith("| **Total")]
     account_rows = [r for r in body_rows if not r.startswith("| **Total")]
-    kept_rows, kept_details, cut = len(account_rows), len(details), False
-    while True:
-        text = _assemble(
-            head,
-            table[:2],
-            account_rows[:kept_rows],
-            total_rows,
-            tail,
-            details[:kept_details],
-            footer,
-            cut,
-            len(account_rows) - kept_rows,
-            len(details) - kept_details,
-            limit,
-        )
-        if len(text) <= limit:
-            return text
-        cut = True
+    kept_rows, kept_details = _fitting(
+        head, table[:2], account_rows, total_rows, tail, details, footer, limit
+    )
+    cut = (kept_rows, kept_details) != (len(account_rows), len(details))
+    return _assemble(
+        head,
+        table[:2],
+        account_rows[:kept_rows],
+        total_rows,
+        tail,
+        details[:kept_details],
+        footer,
+        cut,
+        len(account_rows) - kept_rows,
+        len(details) - kept_details,
+        limit,
+    )
+
+
+def _fitting(
+    head: list[str],
+    table_head: list[str],
+    rows: list[str],
+    totals: list[str],
+    tail: list[str],
+    details: list[list[str]],
+    footer: list[str],
+    limit: int,
+) -> tuple[int, int]:
+    """How many table rows and detail blocks fit under ``limit``: detail blocks are dropped
+    from the end first, then rows. The length of each candidate comes from running sums,
+    not from assembling it (a plan of thousands of new accounts would take minutes)."""
+
+    def size(lines: list[str]) -> int:
+        return sum(len(line) + 1 for line in lines)
+
+    row_sums = [0]
+    for row in rows:
+        row_sums.append(row_sums[-1] + len(row) + 1)
+    detail_sums = [0]
+    for block in details:
+        detail_sums.append(detail_sums[-1] + size(block))
+    fixed = size([*head, *table_head, *totals, ""]) + size([*tail, ""]) + size(footer) - 1
+
+    def length(kept_rows: int, kept_details: int, cut: bool) -> int:
+        total = fixed + row_sums[kept_rows] + detail_sums[kept_details]
+        notes = _notes(cut, len(rows) - kept_rows, len(details) - kept_details, limit)
+        return total + size(notes)
+
+    kept_rows, kept_details = len(rows), len(details)
+    if length(kept_rows, kept_details, False) <= limit:
+        return kept_rows, kept_details
+    while kept_details or kept_rows:
         if kept_details:
             kept_details -= 1
-        elif kept_rows:
-            kept_rows -= 1
         else:
-            return text
+            kept_rows -= 1
+        if length(kept_rows, kept_details, True) <= limit:
+            break
+    return kept_rows, kept_details
 
 
 def _assemble(
@@ -486,20 +522,29 @@ def _assemble(
     cut_details: int,
     limit: int = LIMIT,
 ) -> str:
-    out = [*head, *table_head, *rows, *totals, ""]
-    if cut_rows:
-        out.append(
-            f"_{cut_rows} more changed accounts are not listed: the comment is limited "
-            f"in size (the totals include them). Run zplan plan to see them._"
-        )
-        out.append("")
-    out += [*tail, ""]
+    rows_note, details_note = _notes(cut, cut_rows, cut_details, limit, split=True)
+    out = [*head, *table_head, *rows, *totals, "", *rows_note, *tail, ""]
     for block in details:
         out += block
+    out += [*details_note, *footer]
+    return "\n".join(out)
+
+
+def _notes(
+    cut: bool, cut_rows: int, cut_details: int, limit: int, *, split: bool = False
+) -> Any:
+    """The lines that say what was cut: after the table, and after the details."""
+    rows_note = []
+    if cut_rows:
+        rows_note = [
+            f"_{cut_rows} more changed accounts are not listed: the comment is limited "
+            f"in size (the totals include them). Run zplan plan to see them._",
+            "",
+        ]
+    details_note = []
     if cut and cut_details:
-        out.append(
+        details_note = [
             f"_Details of {cut_details} accounts were cut to keep this comment under "
             f"{limit:,} characters; the table and totals are complete._"
-        )
-    out += footer
-    return "\n".join(out)
+        ]
+    return (rows_note, details_note) if split else [*rows_note, *details_note]
