@@ -605,7 +605,9 @@ class _Builder:
         value = event.value
         start, end = event.start_mark, event.end_mark
         raw = self.document.text[start.index : end.index] if start and end else None
-        if raw not in (value, f'"{value}"', f"'{value}'"):  # escapes, folding: scan it
+        # Written as it reads (the usual case, checked first), or merely quoted: nothing to
+        # decode. Otherwise (escapes, folding) the decoded value is scanned.
+        if raw != value and raw != f'"{value}"' and raw != f"'{value}'":  # noqa: PLR1714
             for card in card_numbers(value):  # the decoded value, keys included
                 self.cards.append((line, column, card))
         top = self.stack[-1] if self.stack else None
@@ -630,7 +632,7 @@ class _Builder:
                 "YAML keeps only the last one silently; zplan refuses both: remove one",
             )
         frame.key_at = (line, column)
-        frame.key_merges = key == "<<" and _plain(event)
+        frame.key_merges = key == "<<" and (event.style is None or event.style == "")
         if event.anchor:
             self.anchors[event.anchor] = _Anchor(key, Pos(line, column), 1, 0)
 
@@ -757,7 +759,8 @@ class _Builder:
             self.document.root = pos
             return
         parent = self.stack[-1]
-        parent.height = max(parent.height, height + 1)
+        if height >= parent.height:
+            parent.height = height + 1
         if not parent.is_map:
             parent.value.append(value)
             assert parent.pos.items is not None
