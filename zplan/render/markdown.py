@@ -530,9 +530,7 @@ def _assemble(
     return "\n".join(out)
 
 
-def _notes(
-    cut: bool, cut_rows: int, cut_details: int, limit: int, *, split: bool = False
-) -> Any:
+def _notes(cut: bool, cut_rows: int, cut_details: int, limit: int, *, split: bool = False) -> Any:
     """The lines that say what was cut: after the table, and after the details."""
     rows_note = []
     if cut_rows:
