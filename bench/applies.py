@@ -29,8 +29,9 @@ memory: the largest). Its return value (all times in seconds, memory in MB)::
         "write_accounts_per_s",        # after all the checks), measured inside the process
         "write_cpu_ms_per_account",
         "max_rss_mb",                  # peak memory of the process
-        "commits",                     # transactions committed (SQLite: COMMITs the process
-      },                               # ran; PostgreSQL: pg_stat_database xact_commit delta)
+        "commits",                     # write transactions (SQLite: the process's BEGIN
+      },                               # IMMEDIATEs, each a disk sync; PostgreSQL: the
+                                       # database's xact_commit delta, reads included)
       "minimal": {                     # the same rows inserted by a bare script: one
         "wall_s", "cpu_s",             # transaction per account, one INSERT per row, the
         "accounts_per_s",              # same durability settings (SQLite: WAL, synchronous
@@ -86,14 +87,14 @@ print(json.dumps({"code": code, "wall_s": wall, "cpu_s": usage.ru_utime + usage.
                   "max_rss_mb": usage.ru_maxrss / 1024}), file=sys.stderr)
 """
 
-# zplan itself, with the write phase timed from inside and SQLite's COMMITs counted.
+# zplan itself, with the write phase timed from inside and SQLite's write transactions counted.
 _ZPLAN = """
 import json, os, sqlite3, sys, time
 commits = [0]
 _connect = sqlite3.connect
 def connect(*args, **kwargs):
     conn = _connect(*args, **kwargs)
-    conn.set_trace_callback(lambda sql: sql.startswith("COMMIT") and commits.__setitem__(0, commits[0] + 1))
+    conn.set_trace_callback(lambda sql: sql.startswith("BEGIN IMMEDIATE") and commits.__setitem__(0, commits[0] + 1))
     return conn
 sqlite3.connect = connect
 import zplan.apply.session as session
