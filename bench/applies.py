@@ -333,9 +333,10 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
             out[key] = None
         elif key == "max_rss_mb":
             out[key] = round(max(values), 1)
+        elif all(isinstance(v, int) for v in values):
+            out[key] = statistics.median_low(values)
         else:
-            value = statistics.median(values)
-            out[key] = value if isinstance(value, int) else round(value, 3)
+            out[key] = round(statistics.median(values), 3)
     return out
 
 
