@@ -49,7 +49,7 @@ memory: the largest). Its return value (all times in seconds, memory in MB)::
 
 The minimal script inserts exactly the rows zplan wrote (read back from zplan's store
 beforehand, outside its timing), into a fresh store made with zplan's own table
-definitions. The accounts come from bench/run.py's generator.
+definitions. The accounts come from bench/accounts.py's generator (as bench/run.py's).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import OWNER, write_accounts  # noqa: E402  (the same synthetic accounts)
+from bench.accounts import OWNER, write_accounts  # noqa: E402  (the same synthetic accounts)
 
 PLAN_DATE = "2026-11-27"
 TABLES = ("versions", "invoices", "audit", "accounts", "applied_plans")  # in zplan's order
@@ -466,11 +466,11 @@ def report(results: dict[str, Any]) -> str:
         z, m, r = row["zplan"], row["minimal"], row["ratios"]
         lines += [
             f"{name}:",
-            f"  zplan apply   {z['accounts_per_s']:>8}/s  cpu {z['cpu_ms_per_account']:.3f} ms/acct"
+            f"  zplan apply   {z['accounts_per_s']:>8.1f}/s  cpu {z['cpu_ms_per_account']:.3f} ms/acct"
             f"  peak {z['max_rss_mb']} MB  commits {z['commits']}",
-            f"    write phase {z['write_accounts_per_s']:>8}/s  cpu "
+            f"    write phase {z['write_accounts_per_s']:>8.1f}/s  cpu "
             f"{z['write_cpu_ms_per_account']:.3f} ms/acct",
-            f"  minimal       {m['accounts_per_s']:>8}/s  cpu {m['cpu_ms_per_account']:.3f} ms/acct"
+            f"  minimal       {m['accounts_per_s']:>8.1f}/s  cpu {m['cpu_ms_per_account']:.3f} ms/acct"
             f"  commits {m['commits']}  rows {m['rows']}",
             f"  ratios: throughput apply {r['apply_throughput']} / write {r['write_throughput']}"
             f" of minimal; cpu per account apply x{r['apply_cpu_per_account']} / write "
