@@ -29,8 +29,9 @@ memory: the largest). Its return value (all times in seconds, memory in MB)::
         "write_accounts_per_s",        # after all the checks), measured inside the process
         "write_cpu_ms_per_account",
         "max_rss_mb",                  # peak memory of the process
-        "commits",                     # transactions committed (SQLite: COMMITs the process
-      },                               # ran; PostgreSQL: pg_stat_database xact_commit delta)
+        "commits",                     # write transactions (SQLite: the process's BEGIN
+      },                               # IMMEDIATEs, each a disk sync; PostgreSQL: the
+                                       # database's xact_commit delta, reads included)
       "minimal": {                     # the same rows inserted by a bare script: one
         "wall_s", "cpu_s",             # transaction per account, one INSERT per row, the
         "accounts_per_s",              # same durability settings (SQLite: WAL, synchronous
@@ -48,7 +49,7 @@ memory: the largest). Its return value (all times in seconds, memory in MB)::
 
 The minimal script inserts exactly the rows zplan wrote (read back from zplan's store
 beforehand, outside its timing), into a fresh store made with zplan's own table
-definitions. The accounts come from bench/run.py's generator.
+definitions. The accounts come from bench/accounts.py's generator (as bench/run.py's).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import OWNER, write_accounts  # noqa: E402  (the same synthetic accounts)
+from bench.accounts import OWNER, write_accounts  # noqa: E402  (the same synthetic accounts)
 
 PLAN_DATE = "2026-11-27"
 TABLES = ("versions", "invoices", "audit", "accounts", "applied_plans")  # in zplan's order
@@ -86,14 +87,14 @@ print(json.dumps({"code": code, "wall_s": wall, "cpu_s": usage.ru_utime + usage.
                   "max_rss_mb": usage.ru_maxrss / 1024}), file=sys.stderr)
 """
 
-# zplan itself, with the write phase timed from inside and SQLite's COMMITs counted.
+# zplan itself, with the write phase timed from inside and SQLite's write transactions counted.
 _ZPLAN = """
 import json, os, sqlite3, sys, time
 commits = [0]
 _connect = sqlite3.connect
 def connect(*args, **kwargs):
     conn = _connect(*args, **kwargs)
-    conn.set_trace_callback(lambda sql: sql.startswith("COMMIT") and commits.__setitem__(0, commits[0] + 1))
+    conn.set_trace_callback(lambda sql: sql.startswith("BEGIN IMMEDIATE") and commits.__setitem__(0, commits[0] + 1))
     return conn
 sqlite3.connect = connect
 import zplan.apply.session as session
@@ -332,9 +333,10 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
             out[key] = None
         elif key == "max_rss_mb":
             out[key] = round(max(values), 1)
+        elif all(isinstance(v, int) for v in values):
+            out[key] = statistics.median_low(values)
         else:
-            value = statistics.median(values)
-            out[key] = value if isinstance(value, int) else round(value, 3)
+            out[key] = round(statistics.median(values), 3)
     return out
 
 
@@ -464,11 +466,11 @@ def report(results: dict[str, Any]) -> str:
         z, m, r = row["zplan"], row["minimal"], row["ratios"]
         lines += [
             f"{name}:",
-            f"  zplan apply   {z['accounts_per_s']:>8}/s  cpu {z['cpu_ms_per_account']:.3f} ms/acct"
+            f"  zplan apply   {z['accounts_per_s']:>8.1f}/s  cpu {z['cpu_ms_per_account']:.3f} ms/acct"
             f"  peak {z['max_rss_mb']} MB  commits {z['commits']}",
-            f"    write phase {z['write_accounts_per_s']:>8}/s  cpu "
+            f"    write phase {z['write_accounts_per_s']:>8.1f}/s  cpu "
             f"{z['write_cpu_ms_per_account']:.3f} ms/acct",
-            f"  minimal       {m['accounts_per_s']:>8}/s  cpu {m['cpu_ms_per_account']:.3f} ms/acct"
+            f"  minimal       {m['accounts_per_s']:>8.1f}/s  cpu {m['cpu_ms_per_account']:.3f} ms/acct"
             f"  commits {m['commits']}  rows {m['rows']}",
             f"  ratios: throughput apply {r['apply_throughput']} / write {r['write_throughput']}"
             f" of minimal; cpu per account apply x{r['apply_cpu_per_account']} / write "

