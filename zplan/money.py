@@ -73,17 +73,29 @@ def percent_to_json(value: Decimal) -> str:
     return f"{rounded:.2f}"
 
 
+_FORMS: dict[str, tuple[Decimal, str, str]] = {}  # currency -> (quantum, before, after)
+
+
+def _form(currency: str) -> tuple[Decimal, str, str]:
+    found = _FORMS.get(currency)
+    if found is None:
+        symbol = _SYMBOLS.get(currency)
+        before, after = (symbol, "") if symbol else ("", f" {currency}")
+        found = _FORMS[currency] = (quantum(currency), before, after)
+    return found
+
+
 def fmt(amount: Decimal, currency: str, *, signed: bool = False) -> str:
     """For people: ``$1,234.50``, ``-$12.00``; ``+$3.00`` when signed."""
-    value = round_money(amount, currency)
-    if value == 0:
-        value = abs(value)
-    places = minor_units(currency)
-    digits = f"{abs(value):,.{places}f}"
-    symbol = _SYMBOLS.get(currency)
-    body = f"{symbol}{digits}" if symbol else f"{digits} {currency}"
-    if value < 0:
-        return f"-{body}"
+    # Every account's text shows a dozen amounts: one quantize, one format, one lookup.
+    found = _FORMS.get(currency)
+    places, before, after = found if found is not None else _form(currency)
+    value = amount.quantize(places, ROUND_HALF_UP)
+    digits = f"{value:,f}"  # rounded to the minor unit: exactly its places
+    if digits[0] == "-":
+        digits = digits[1:]
+        if value:
+            return f"-{before}{digits}{after}"
     if signed:
-        return f"+{body}"
-    return body
+        return f"+{before}{digits}{after}"
+    return f"{before}{digits}{after}"
