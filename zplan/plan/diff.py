@@ -158,6 +158,8 @@ def _withdrawals(b: _Builder, now: Config, next_: Config, desired: Config) -> No
             Effective.NOW,
             lambda c: c._replace(cancelled=False),
         )
+    if next_ == now:
+        return  # nothing scheduled (most accounts): nothing to withdraw
     if next_.cycle is not now.cycle and desired.cycle is now.cycle:
         b.add(
             Kind.WITHDRAW_SCHEDULED,
@@ -234,7 +236,7 @@ def _paths(base: Config, desired: Config) -> list[tuple[str, tuple[Any, ...]]]:
 
 
 def _changes(b: _Builder, now: Config, base: Config, desired: Config) -> None:
-    if base.to_json() == desired.to_json():
+    if base == desired or base.to_json() == desired.to_json():
         return  # nothing to compare: spare the deepdiff import
     paths = _paths(base, desired)
     added = sorted({p[1] for r, p in paths if r == "dictionary_item_added" and len(p) == 2})

@@ -155,6 +155,7 @@ def plan_account(
     scheduled, run_rate, steady = _outlook(
         ctx.catalog, account, after, currency, before_rec, after_rec
     )
+    estimated = outlook.estimated(ctx.catalog, _configs(desired, after, account))
     return AccountPlan(
         subdomain=desired.subdomain,
         path=desired.path,
@@ -172,13 +173,13 @@ def plan_account(
         diagnostics=tuple(sort_diagnostics(problems)),
         notes=tuple(notes),
         hints=tuple(_hints(ctx.catalog, desired, currency)),
-        estimates_used=_estimates(ctx.catalog, desired, after, account),
+        estimates_used=bool(estimated),  # every estimate used is named
         proration=proration,
         current=account,
         scheduled=tuple(scheduled),
         run_rate=run_rate,
         recurring_steady=steady,
-        estimated=tuple(outlook.estimated(ctx.catalog, _configs(desired, after, account))),
+        estimated=tuple(estimated),
         observed=observed,
     )
 
@@ -797,21 +798,10 @@ def _configs(desired: Desired, after: Account | None, current: Account | None) -
     configs = [desired.config]
     for account in (after, current):
         if account is not None and account.subscription is not None:
-            configs += [account.subscription.now, account.subscription.next]
+            for config in (account.subscription.now, account.subscription.next):
+                if config not in configs:  # most plans change nothing: the same config 5 times
+                    configs.append(config)
     return configs
-
-
-def _estimates(
-    catalog: Catalog, desired: Desired, after: Account | None, current: Account | None
-) -> bool:
-    """Whether any price the plan used (before or after, today or at renewal) is an estimate."""
-    for config in _configs(desired, after, current):
-        for product in config.products:
-            if catalog.products[product.product].editions[product.edition].estimate:
-                return True
-            if any(catalog.addons[a].estimate for a, _ in product.addons):
-                return True
-    return False
 
 
 def build_plan(

@@ -87,7 +87,17 @@ def list_total(
     catalog: Catalog, config: Config, currency: str, cycle: Cycle | None = None
 ) -> Decimal:
     """Unrounded list price per cycle of ``config`` (at ``cycle``), no promotions."""
-    return sum((b.cycle_amount for b in billables(catalog, config, currency, cycle).values()), ZERO)
+    # The billables' cycle amounts, summed in their order without building them (hints and
+    # monthly deltas price whole subscriptions for every account planned).
+    at = cycle or config.cycle
+    months = at.months
+    total = ZERO
+    for product in config.products:
+        price = catalog.edition_price(product.product, product.edition, currency, at)
+        total += price * product.agents * months
+        for addon_id, quantity in product.addons:
+            total += catalog.addon_price(addon_id, currency, at) * quantity * months
+    return total
 
 
 def monthly_list(
@@ -234,15 +244,19 @@ def full_cycle_lines(
     *,
     describe: bool = True,
 ) -> list[InvoiceLine]:
-    """Lines of a whole-term invoice (first purchase, renewal): full cycle amounts."""
+    """Lines of a whole-term invoice (first purchase, renewal): full cycle amounts.
+
+    ``describe=False``: only the amounts (no description, no math), for totals.
+    """
     result = []
     for billable in billables(catalog, config, currency).values():
         amount = round_money(billable.cycle_amount, currency)
+        if not describe:
+            result.append(InvoiceLine(billable.key, "", kind, amount, billable.product))
+            continue
         description = (
             f"{describe_line(catalog, billable)}, {config.cycle.value} "
             f"{start.isoformat()} to {end.isoformat()}"
-            if describe
-            else ""
         )
         math = LineMath(start, end, billable.quantity, billable.unit_price, billable.cycle.months)
         result.append(InvoiceLine(billable.key, description, kind, amount, billable.product, math))
@@ -299,7 +313,7 @@ def roll_over(
 
     ``now := next``, a new term at the old ``term_end`` with ``next``'s cycle, a
     renewal invoice; a cancelled ``next`` ends the subscription instead.
-    ``describe=False`` leaves the lines' descriptions empty (the forecast needs totals).
+    ``describe=False`` leaves the lines' descriptions and math empty (the forecast needs totals).
     """
     renewals: list[Renewal] = []
     while account.subscription is not None and today >= account.subscription.term_end:
@@ -351,6 +365,8 @@ def proration_lines(
     ``amount = round((after - before) * remaining / term_days)``, both at the
     current term's cycle (``before.cycle``); one rounding per line.
     """
+    if before == after:
+        return []  # nothing changes today (most plans): no line differs
     cycle = before.cycle
     old = billables(catalog, before, currency, cycle)
     new = billables(catalog, after, currency, cycle)
