@@ -23,7 +23,9 @@ from zplan import __version__
 from zplan.errors import PlanFileError
 from zplan.model import (
     AccountPlan,
+    Action,
     Change,
+    Effective,
     Invoice,
     InvoiceLine,
     LineMath,
@@ -31,7 +33,7 @@ from zplan.model import (
     Plan,
     Recurring,
 )
-from zplan.money import fmt, percent_to_json, to_json
+from zplan.money import ZERO, fmt, percent_to_json, to_json
 
 if TYPE_CHECKING:
     from zplan.load.catalog import Catalog
@@ -247,6 +249,9 @@ def account_json(plan: AccountPlan, catalog: Catalog | None = None) -> dict[str,
     return data
 
 
+_SUMMARY_KEYS = {Action.CREATE: "add", Action.UPDATE: "change", Action.DELETE: "remove"}
+
+
 def _account_json(plan: AccountPlan) -> dict[str, Any]:
     currency = plan.currency
     prior = plan.prior
@@ -254,15 +259,24 @@ def _account_json(plan: AccountPlan) -> dict[str, Any]:
     sub = current.subscription if current is not None else None
     summary = {"add": 0, "change": 0, "remove": 0, "at_renewal": 0}
     for change in plan.changes:
-        summary[{"create": "add", "update": "change", "delete": "remove"}[change.action.value]] += 1
-        if change.effective.value == "renewal":
+        summary[_SUMMARY_KEYS[change.action]] += 1
+        if change.effective is Effective.RENEWAL:
             summary["at_renewal"] += 1
     renewals = [{**invoice_json(r.invoice, currency), "ended": r.ended} for r in plan.renewals]
     invoice = plan.invoice
+    zero = _money(ZERO, currency)
     before, after = plan.recurring_before, plan.recurring_after
     delta = after.monthly - before.monthly
     percent = None if before.monthly == 0 else percent_to_json(delta / before.monthly * 100)
-    renewals_due = sum((r.invoice.total for r in plan.renewals), Decimal(0))
+    renewals_due = sum((r.invoice.total for r in plan.renewals), ZERO)
+    due_now = plan.due_now
+    before_json, after_json = _recurring(before, currency), _recurring(after, currency)
+
+    def recurring_json(value: Recurring) -> dict[str, Any]:
+        # Most plans show the same figures again (run rate, steady): made once, copied.
+        if value == before:
+            return dict(before_json)
+        return dict(after_json) if value == after else _recurring(value, currency)
     result = plan.result
     promotion = None
     if result is not None and result.subscription is not None:
@@ -298,25 +312,25 @@ def _account_json(plan: AccountPlan) -> dict[str, Any]:
         "invoice": {
             "lines": [] if invoice is None else invoice_json(invoice, currency)["lines"],
             "renewals": renewals,
-            "subtotal": _money(invoice.subtotal if invoice else Decimal(0), currency),
-            "balance_applied": _money(invoice.balance_applied if invoice else Decimal(0), currency),
-            "balance_created": _money(invoice.balance_created if invoice else Decimal(0), currency),
-            "due_now": _money(plan.due_now, currency),
+            "subtotal": zero if invoice is None else _money(invoice.subtotal, currency),
+            "balance_applied": zero if invoice is None else _money(invoice.balance_applied, currency),
+            "balance_created": zero if invoice is None else _money(invoice.balance_created, currency),
+            "due_now": _money(due_now, currency),
         },
         "promotion": promotion,
         "totals": {
             "currency": currency,
-            "recurring_before": _recurring(before, currency),
-            "recurring_after": _recurring(after, currency),
+            "recurring_before": before_json,
+            "recurring_after": after_json,
             "monthly_delta": _money(delta, currency),
             "monthly_delta_percent": percent,
-            "due_now": _money(plan.due_now, currency),
+            "due_now": _money(due_now, currency),
             "renewals_due": _money(renewals_due, currency),
             # Issue 14: what the apply charges in all, today's run rate, and the
             # recurring figure once a promotion that stops no longer discounts.
-            "charged_now": _money(plan.due_now + renewals_due, currency),
-            "run_rate": None if plan.run_rate is None else _recurring(plan.run_rate, currency),
-            "recurring_steady": _recurring(plan.recurring_steady or after, currency),
+            "charged_now": _money(due_now + renewals_due, currency),
+            "run_rate": None if plan.run_rate is None else recurring_json(plan.run_rate),
+            "recurring_steady": recurring_json(plan.recurring_steady or after),
             "proration": None
             if plan.proration is None or not plan.prior
             else {"remaining_days": plan.proration[0], "term_days": plan.proration[1]},

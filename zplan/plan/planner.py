@@ -32,6 +32,7 @@ from zplan.model import (
     Observed,
     Payment,
     Plan,
+    ProductLine,
     Promotion,
     PromotionRecord,
     Recurring,
@@ -764,8 +765,6 @@ def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
         for edition in sorted(bundle.editions.values(), key=lambda e: e.rank):
             if edition.rank < floor or config.cycle not in edition.price.get(currency, {}):
                 continue
-            from zplan.model import ProductLine
-
             suite = Config(config.cycle, (ProductLine(bundle.id, edition.id, agents),))
             suite_year = list_total(catalog, suite, currency) * 12 / config.cycle.months
             if suite_year < current_year:

@@ -34,6 +34,8 @@ def add_months(day: dt.date, months: int, anchor_day: int) -> dt.date:
     """``day`` moved by whole months, landing on ``anchor_day`` clamped to the month's end."""
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
+    if anchor_day <= 28:  # every month has the day (most anchors): no calendar look-up
+        return dt.date(year, month + 1, anchor_day)
     last = calendar.monthrange(year, month + 1)[1]
     return dt.date(year, month + 1, min(anchor_day, last))
 
@@ -269,21 +271,27 @@ def recurring(
     """The renewal invoice of ``config`` on ``day``, promotions included, balance left out."""
     if config.cancelled or not config.products:
         return Recurring(config.cycle, ZERO, ZERO)
-    end = term_end(day, config.cycle, day)
-    # Only the totals are used: no descriptions (this runs twice for every account planned).
-    lines = full_cycle_lines(catalog, config, currency, "renewal", day, end, describe=False)
     promotion = end_promotion_if_due(promotion, day, config.cycle)
-    priced = price_invoice(
-        day=day,
-        cycle=config.cycle,
-        kind="renewal",
-        lines=lines,
-        currency=currency,
-        promotion=promotion,
-        balance=ZERO,
-        full_cycle=True,
-    )
-    per_cycle = priced.invoice.subtotal
+    if promotion is None or not promotion_applies(promotion, day, config.cycle, True):
+        # Nothing discounts it (most accounts): the sum of the rounded lines, as
+        # price_invoice would make it, without the invoice (every account planned runs this).
+        billed = billables(catalog, config, currency).values()
+        per_cycle = sum((round_money(b.cycle_amount, currency) for b in billed), ZERO)
+    else:
+        end = term_end(day, config.cycle, day)
+        # Only the totals are used: no descriptions.
+        lines = full_cycle_lines(catalog, config, currency, "renewal", day, end, describe=False)
+        priced = price_invoice(
+            day=day,
+            cycle=config.cycle,
+            kind="renewal",
+            lines=lines,
+            currency=currency,
+            promotion=promotion,
+            balance=ZERO,
+            full_cycle=True,
+        )
+        per_cycle = priced.invoice.subtotal
     monthly = round_money(per_cycle / config.cycle.months, currency)
     return Recurring(config.cycle, round_money(per_cycle, currency), monthly)
 
