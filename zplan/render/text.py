@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -163,19 +164,19 @@ def _invoice(account: dict[str, Any], currency: str) -> list[str]:
     for line in lines:
         out.append(
             f"    {line['description'].ljust(width)}  "
-            f"{fmt(Decimal(line['amount']), currency).rjust(14)}"
+            f"{_amount(line['amount'], currency).rjust(14)}"
         )
         out.extend(_line_math(line))
     if Decimal(invoice["balance_created"]):
         out.append(
             f"    credit kept as account balance: "
-            f"{fmt(Decimal(invoice['balance_created']), currency)}"
+            f"{_amount(invoice['balance_created'], currency)}"
         )
     if Decimal(invoice["balance_applied"]):
         out.append(
-            f"    account balance applied: -{fmt(Decimal(invoice['balance_applied']), currency)}"
+            f"    account balance applied: -{_amount(invoice['balance_applied'], currency)}"
         )
-    out.append(f"  Due now: {fmt(Decimal(invoice['due_now']), currency)} (excluding tax)")
+    out.append(f"  Due now: {_amount(invoice['due_now'], currency)} (excluding tax)")
     renewals_due = Decimal(account["totals"].get("renewals_due", "0"))
     if renewals_due:
         out.append(f"  Plus pending renewals: {fmt(renewals_due, currency)} (excluding tax)")
@@ -185,20 +186,18 @@ def _invoice(account: dict[str, Any], currency: str) -> list[str]:
 def _recurring(account: dict[str, Any], currency: str) -> list[str]:
     totals = account["totals"]
     before, after = totals["recurring_before"], totals["recurring_after"]
-    delta = Decimal(totals["monthly_delta"])
     percent = totals["monthly_delta_percent"]
-    change = fmt(delta, currency, signed=True)
+    change = _amount(totals["monthly_delta"], currency, signed=True)
     if percent is not None:
         sign = "+" if Decimal(percent) > 0 else ""
         change += f", {sign}{percent}%"
-    b_monthly, a_monthly = Decimal(before["monthly"]), Decimal(after["monthly"])
     line = (
-        f"Recurring from the next renewal: {fmt(b_monthly, currency)}/mo → "
-        f"{fmt(a_monthly, currency)}/mo ({change})"
+        f"Recurring from the next renewal: {_amount(before['monthly'], currency)}/mo → "
+        f"{_amount(after['monthly'], currency)}/mo ({change})"
     )
     per = (
-        f"  per cycle: {fmt(Decimal(before['per_cycle']), currency)} {before['cycle']} → "
-        f"{fmt(Decimal(after['per_cycle']), currency)} {after['cycle']} (excluding tax)"
+        f"  per cycle: {_amount(before['per_cycle'], currency)} {before['cycle']} → "
+        f"{_amount(after['per_cycle'], currency)} {after['cycle']} (excluding tax)"
     )
     return [line, per, *_run_rate(account, currency), *_steady(account, currency)]
 
@@ -239,7 +238,7 @@ def _renewals(account: dict[str, Any], currency: str, style: Style) -> list[str]
         out.append(
             style(
                 f"  renewal pending on {renewal['date']}: "
-                f"{fmt(Decimal(renewal['total']), currency)} ({renewal['cycle']}), "
+                f"{_amount(renewal['total'], currency)} ({renewal['cycle']}), "
                 "charged with the apply",
                 "bold",
             )
@@ -248,11 +247,11 @@ def _renewals(account: dict[str, Any], currency: str, style: Style) -> list[str]
         for line in renewal["lines"]:
             out.append(
                 f"    {line['description'].ljust(width)}  "
-                f"{fmt(Decimal(line['amount']), currency).rjust(14)}"
+                f"{_amount(line['amount'], currency).rjust(14)}"
             )
             out.extend(_line_math(line))
         if Decimal(renewal["balance_applied"]):
-            applied = fmt(Decimal(renewal["balance_applied"]), currency)
+            applied = _amount(renewal["balance_applied"], currency)
             out.append(f"    account balance applied: -{applied}")
     return out
 
@@ -310,7 +309,7 @@ def _charged(account: dict[str, Any], currency: str) -> str:
     if renewals:
         return (
             f" Charged now: {fmt(charged, currency)} (due now "
-            f"{fmt(Decimal(totals['due_now']), currency)} + pending renewals "
+            f"{_amount(totals['due_now'], currency)} + pending renewals "
             f"{fmt(renewals, currency)}, excluding tax)."
         )
     return f" Charged now: {fmt(charged, currency)} (excluding tax)."
@@ -327,7 +326,7 @@ def _run_rate(account: dict[str, Any], currency: str) -> list[str]:
         why = f"the subscription is cancelled: nothing renews on {renews_on}"
     else:
         why = f"the changes scheduled for {renews_on} take effect at that renewal"
-    return [f"  today's run rate: {fmt(Decimal(rate['monthly']), currency)}/mo; {why}"]
+    return [f"  today's run rate: {_amount(rate['monthly'], currency)}/mo; {why}"]
 
 
 def _steady(account: dict[str, Any], currency: str) -> list[str]:
@@ -346,9 +345,9 @@ def _steady(account: dict[str, Any], currency: str) -> list[str]:
         else str(duration)
     )
     return [
-        f"  next renewal {fmt(Decimal(after['per_cycle']), currency)} {after['cycle']} "
-        f"({promotion['code']}, {how}), then {fmt(Decimal(steady['per_cycle']), currency)} "
-        f"{steady['cycle']} ({fmt(Decimal(steady['monthly']), currency)}/mo)"
+        f"  next renewal {_amount(after['per_cycle'], currency)} {after['cycle']} "
+        f"({promotion['code']}, {how}), then {_amount(steady['per_cycle'], currency)} "
+        f"{steady['cycle']} ({_amount(steady['monthly'], currency)}/mo)"
     ]
 
 
@@ -472,12 +471,20 @@ def summary_lines(values: Callable[[], Iterator[list[str]]]) -> Iterator[str]:
         yield line(cells)
 
 
-def _cells(name: str, currency: str, *amounts: str) -> tuple[str, str, str, str, str]:
-    before, after, due = (Decimal(amount) for amount in amounts)
+def _cells(
+    name: str, currency: str, before: str, after: str, due: str
+) -> tuple[str, str, str, str, str]:
     return (
         name,
-        f"{fmt(before, currency)}/mo",
-        f"{fmt(after, currency)}/mo",
-        fmt(after - before, currency, signed=True),
-        fmt(due, currency),
+        f"{_amount(before, currency)}/mo",
+        f"{_amount(after, currency)}/mo",
+        _amount(str(Decimal(after) - Decimal(before)), currency, signed=True),
+        _amount(due, currency),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _amount(text: str, currency: str, signed: bool = False) -> str:
+    """A JSON amount for people. The same few recur in every account's text (its monthly
+    figure in the recurring lines and the summary row, zeros): each is formatted once."""
+    return fmt(Decimal(text), currency, signed=signed)
