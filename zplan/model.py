@@ -20,9 +20,13 @@ class Cycle(enum.Enum):
     ANNUAL = "annual"
     MONTHLY = "monthly"
 
-    @property
-    def months(self) -> int:
-        return 12 if self is Cycle.ANNUAL else 1
+    # Read in every price computed: a plain attribute, and the identity hash (members are
+    # singletons), not Enum's property and hash of the name, both Python code in 3.11.
+    months: int
+    __hash__ = object.__hash__
+
+    def __init__(self, value: str) -> None:
+        self.months = 12 if value == "annual" else 1
 
 
 class Duration(NamedTuple):

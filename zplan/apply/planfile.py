@@ -12,6 +12,7 @@ it. Checking it needs only the public keys in the store.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -170,8 +171,18 @@ def invoice_json(invoice: Invoice, currency: str) -> dict[str, Any]:
 
 def _price(amount: Decimal, currency: str) -> str:
     """A unit price: the currency's places, or more when the catalog gives more."""
+    return _unit_price(amount, currency)[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_price(amount: Decimal, currency: str) -> tuple[str, str]:
+    """A unit price as the JSON writes it and as a formula shows it (the catalog's prices
+    are few and in every invoice line: each is worked out once)."""
     rounded = _money(amount, currency)
-    return rounded if Decimal(rounded) == amount else f"{amount.normalize():f}"
+    if Decimal(rounded) == amount:
+        return rounded, fmt(amount, currency)
+    exact = f"{amount.normalize():f}"  # a catalog price finer than cents is shown whole
+    return exact, f"{exact} {currency}"
 
 
 def line_json(line: InvoiceLine, currency: str) -> dict[str, Any]:
@@ -210,9 +221,7 @@ def formula(math: LineMath, currency: str) -> str:
     months = f"{math.months} month{'s' * (math.months != 1)}"
 
     def term(quantity: int, price: Decimal) -> str:
-        exact = _price(price, currency)  # a catalog price finer than cents is shown whole
-        shown = fmt(price, currency) if exact == _money(price, currency) else f"{exact} {currency}"
-        return f"{quantity} × {shown}"
+        return f"{quantity} × {_unit_price(price, currency)[1]}"
 
     after = term(math.quantity, math.unit_price)
     if math.days is None or math.term_days is None:

@@ -103,17 +103,15 @@ class Catalog(NamedTuple):
     def addon_price(self, addon_id: str, currency: str, cycle: Cycle) -> Decimal:
         """Per unit per month; on a cycle the add-on is not sold on, its other cycle's price."""
         table = self.addons[addon_id].price.get(currency, {})
-        if cycle in table:
-            return table[cycle]
-        return next(iter(table.values()), ZERO)
+        price = table.get(cycle)
+        return price if price is not None else next(iter(table.values()), ZERO)
 
     def edition_price(
         self, product_id: str, edition_id: str, currency: str, cycle: Cycle
     ) -> Decimal:
         table = self.products[product_id].editions[edition_id].price.get(currency, {})
-        if cycle in table:
-            return table[cycle]
-        return next(iter(table.values()), ZERO)
+        price = table.get(cycle)  # one look-up: every line of every account priced comes here
+        return price if price is not None else next(iter(table.values()), ZERO)
 
     def to_json(self) -> dict[str, Any]:
         """The catalog as ``zplan catalog --format json`` prints it (pricing.md's structure)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -89,17 +89,20 @@ def list_total(
     catalog: Catalog, config: Config, currency: str, cycle: Cycle | None = None
 ) -> Decimal:
     """Unrounded list price per cycle of ``config`` (at ``cycle``), no promotions."""
-    # The billables' cycle amounts, summed in their order without building them (hints and
-    # monthly deltas price whole subscriptions for every account planned).
-    at = cycle or config.cycle
-    months = at.months
-    total = ZERO
+    return sum(cycle_amounts(catalog, config, currency, cycle or config.cycle), ZERO)
+
+
+def cycle_amounts(
+    catalog: Catalog, config: Config, currency: str, cycle: Cycle
+) -> Iterator[Decimal]:
+    """The billables' cycle amounts (unrounded), in their order, without building them:
+    hints, monthly deltas and renewal figures price whole subscriptions for every account."""
+    months = cycle.months
     for product in config.products:
-        price = catalog.edition_price(product.product, product.edition, currency, at)
-        total += price * product.agents * months
+        price = catalog.edition_price(product.product, product.edition, currency, cycle)
+        yield price * product.agents * months
         for addon_id, quantity in product.addons:
-            total += catalog.addon_price(addon_id, currency, at) * quantity * months
-    return total
+            yield catalog.addon_price(addon_id, currency, cycle) * quantity * months
 
 
 def monthly_list(
@@ -275,8 +278,8 @@ def recurring(
     if promotion is None or not promotion_applies(promotion, day, config.cycle, True):
         # Nothing discounts it (most accounts): the sum of the rounded lines, as
         # price_invoice would make it, without the invoice (every account planned runs this).
-        billed = billables(catalog, config, currency).values()
-        per_cycle = sum((round_money(b.cycle_amount, currency) for b in billed), ZERO)
+        amounts = cycle_amounts(catalog, config, currency, config.cycle)
+        per_cycle = sum((round_money(amount, currency) for amount in amounts), ZERO)
     else:
         end = term_end(day, config.cycle, day)
         # Only the totals are used: no descriptions.
