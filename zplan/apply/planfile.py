@@ -286,6 +286,7 @@ def _account_json(plan: AccountPlan) -> dict[str, Any]:
         if value == before:
             return dict(before_json)
         return dict(after_json) if value == after else _recurring(value, currency)
+
     result = plan.result
     promotion = None
     if result is not None and result.subscription is not None:
@@ -321,9 +322,9 @@ def _account_json(plan: AccountPlan) -> dict[str, Any]:
         "invoice": {
             "lines": [] if invoice is None else invoice_json(invoice, currency)["lines"],
             "renewals": renewals,
-            "subtotal": zero if invoice is None else _money(invoice.subtotal, currency),
-            "balance_applied": zero if invoice is None else _money(invoice.balance_applied, currency),
-            "balance_created": zero if invoice is None else _money(invoice.balance_created, currency),
+            "subtotal": _money(invoice.subtotal, currency) if invoice else zero,
+            "balance_applied": _money(invoice.balance_applied, currency) if invoice else zero,
+            "balance_created": _money(invoice.balance_created, currency) if invoice else zero,
             "due_now": _money(due_now, currency),
         },
         "promotion": promotion,

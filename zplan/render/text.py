@@ -163,19 +163,15 @@ def _invoice(account: dict[str, Any], currency: str) -> list[str]:
     width = max((len(line["description"]) for line in lines), default=0)
     for line in lines:
         out.append(
-            f"    {line['description'].ljust(width)}  "
-            f"{_amount(line['amount'], currency).rjust(14)}"
+            f"    {line['description'].ljust(width)}  {_amount(line['amount'], currency).rjust(14)}"
         )
         out.extend(_line_math(line))
     if Decimal(invoice["balance_created"]):
         out.append(
-            f"    credit kept as account balance: "
-            f"{_amount(invoice['balance_created'], currency)}"
+            f"    credit kept as account balance: {_amount(invoice['balance_created'], currency)}"
         )
     if Decimal(invoice["balance_applied"]):
-        out.append(
-            f"    account balance applied: -{_amount(invoice['balance_applied'], currency)}"
-        )
+        out.append(f"    account balance applied: -{_amount(invoice['balance_applied'], currency)}")
     out.append(f"  Due now: {_amount(invoice['due_now'], currency)} (excluding tax)")
     renewals_due = Decimal(account["totals"].get("renewals_due", "0"))
     if renewals_due:
