@@ -134,8 +134,7 @@ def read_plan_file(path: Path) -> dict[str, Any] | None:
 # Plan -> document ------------------------------------------------------------
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return to_json(amount, currency)
+_money = to_json  # an amount as the plan document writes it
 
 
 def change_json(change: Change, currency: str) -> dict[str, Any]:
@@ -320,7 +319,7 @@ def _account_json(plan: AccountPlan) -> dict[str, Any]:
         "changes": [change_json(c, currency) for c in plan.changes],
         "summary": summary,
         "invoice": {
-            "lines": [] if invoice is None else invoice_json(invoice, currency)["lines"],
+            "lines": [] if invoice is None else [line_json(x, currency) for x in invoice.lines],
             "renewals": renewals,
             "subtotal": _money(invoice.subtotal, currency) if invoice else zero,
             "balance_applied": _money(invoice.balance_applied, currency) if invoice else zero,
