@@ -106,7 +106,7 @@ def render_account(account: dict[str, Any], style: Style) -> list[str]:
             transition += f" (today {_value(change['today'])})"
         when = "now" if change["effective"] == "now" else f"at renewal {change['effective_on']}"
         delta = Decimal(change["monthly_delta"])
-        money = f"{fmt(delta, currency, signed=True)}/mo" if delta else ""
+        money = f"{_amount(change['monthly_delta'], currency, signed=True)}/mo" if delta else ""
         rows.append(
             (
                 style(symbol, color, "bold"),
@@ -300,15 +300,15 @@ def _line_math(line: dict[str, Any]) -> list[str]:
 
 def _charged(account: dict[str, Any], currency: str) -> str:
     totals = account["totals"]
-    charged = Decimal(totals.get("charged_now", totals["due_now"]))
-    renewals = Decimal(totals.get("renewals_due", "0"))
-    if renewals:
+    charged = _amount(totals.get("charged_now", totals["due_now"]), currency)
+    renewals = totals.get("renewals_due", "0")
+    if Decimal(renewals):
         return (
-            f" Charged now: {fmt(charged, currency)} (due now "
+            f" Charged now: {charged} (due now "
             f"{_amount(totals['due_now'], currency)} + pending renewals "
-            f"{fmt(renewals, currency)}, excluding tax)."
+            f"{_amount(renewals, currency)}, excluding tax)."
         )
-    return f" Charged now: {fmt(charged, currency)} (excluding tax)."
+    return f" Charged now: {charged} (excluding tax)."
 
 
 def _run_rate(account: dict[str, Any], currency: str) -> list[str]:
