@@ -112,6 +112,10 @@ _TYPES = {
 _NUMBER = _TYPES["number"]
 
 
+# Deeper subschemas get a function of their own.
+_INLINE_DEPTH = 8
+
+
 class Unsupported(Exception):
     """The schema uses a keyword this compiler does not know."""
 
@@ -209,6 +213,7 @@ class _Function:
 
     def __init__(self) -> None:
         self.count = 0
+        self.depth = 0  # subschemas written inline, one inside the other
 
     def local(self, prefix: str) -> str:
         self.count += 1
@@ -284,6 +289,15 @@ class Compiler:
         for keyword in schema:
             if keyword not in _KEYWORDS and keyword not in _ANNOTATIONS:
                 raise Unsupported(keyword)
+        if fn.depth >= _INLINE_DEPTH:  # Python nests at most 20 loops in one function
+            return [_Node(f"{self.function(schema)}({var})")]
+        fn.depth += 1
+        try:
+            return self.inline_nodes(schema, var, fn)
+        finally:
+            fn.depth -= 1
+
+    def inline_nodes(self, schema: Mapping[str, Any], var: str, fn: _Function) -> list[_Node]:
         nodes: list[_Node] = []
         kinds: set[str] | None = None  # the types var can have past the "type" check
         if "type" in schema:
@@ -449,11 +463,14 @@ class Compiler:
     def property(self, key: str, sub: Any, required: bool, var: str, fn: _Function) -> list[_Node]:
         """One property's checks; ``key`` is its name as a literal."""
         item = fn.local("v")
-        checks = self.nodes(sub, item, fn)
+        # Written first with a stand-in for the value that no literal can hold (repr()
+        # escapes NUL), then with the variable, or with var[key] if it is looked at once.
+        stand_in = f"\0{item}\0"
+        checks = self.nodes(sub, stand_in, fn)
         expression = _expression(checks) if checks else None
-        if expression is not None and len(re.findall(rf"\b{item}\b", expression)) == 1:
+        if expression is not None and expression.count(stand_in) == 1:
             # One look at the value (a $ref, say): no variable, one test with the others.
-            expression = _expression(self.nodes(sub, f"{var}[{key}]", fn))
+            expression = expression.replace(stand_in, f"{var}[{key}]")
             if required:
                 return [_Node(f"{key} in {var} and ({expression})")]
             return [_Node(f"{key} not in {var} or ({expression})")]
@@ -461,11 +478,12 @@ class Compiler:
             if not checks:
                 return [_Node(f"{key} in {var}")]
             lines = [f"{item} = {var}[{key}]", *_statements(checks, "")]
+            lines = [line.replace(stand_in, item) for line in lines]
             return [_Node(f"{key} in {var}"), _Node(lines=tuple(lines))]
         if not checks:
             return []
-        lines = [f"if {key} in {var}:", f"    {item} = {var}[{key}]"]
-        return [_Node(lines=(*lines, *_statements(checks, "    ")))]
+        lines = [f"if {key} in {var}:", f"    {item} = {var}[{key}]", *_statements(checks, "    ")]
+        return [_Node(lines=tuple(line.replace(stand_in, item) for line in lines))]
 
     def redundant(
         self, properties: Mapping[str, Any], patterns: Mapping[str, Any]
