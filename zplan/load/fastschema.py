@@ -9,9 +9,9 @@ and says exactly what and where.
 
 The compiler writes Python source, one function per ``$ref`` target (and per
 subschema that must answer yes or no inside ``oneOf``, ``anyOf``, ``not``,
-``if`` or ``contains``), each a straight run of ``if ...: return False``
-statements: a nested object's checks are written inline in its parent's
-function, a ``$ref`` is a direct call. The source is compiled once, at first
+``if`` or ``contains``, or that nests deeper than ``_INLINE_DEPTH``), each a
+straight run of ``if ...: return False`` statements: a nested object's checks
+are written inline in its parent's function, a ``$ref`` is a direct call. The source is compiled once, at first
 use, from the schemas zplan ships (never from a file being checked). Nothing
 of the schema is pasted into the source raw: names and words go through
 ``repr()``, patterns and other values are passed in as constants.
