@@ -504,10 +504,25 @@ class _Builder:
                 self.handle(event)
             return
         parser = _CParser(self.document.text)
+        # The two commonest events (a scalar, the end of a mapping) are dealt with here, the
+        # rest in ``handle``: this loop runs some fifty times a file.
+        scalar_event, mapping_end, stack = yaml.ScalarEvent, yaml.MappingEndEvent, self.stack
         try:
-            get, handle = parser.get_event, self.handle
+            get, handle, scalar, close = parser.get_event, self.handle, self.scalar, self.close
             while (found := get()) is not None:
-                handle(found)
+                kind = type(found)
+                if kind is scalar_event:
+                    self.count += 1
+                    tag = found.tag
+                    mark = found.start_mark
+                    line, column = mark.line + 1, mark.column + 1
+                    if self.count > MAX_NODES or (tag is not None and tag not in _ALLOWED_TAGS):
+                        self.check_node(tag, line, column)
+                    scalar(found, line, column)
+                elif kind is mapping_end:
+                    close(stack.pop())
+                else:
+                    handle(found)
         finally:
             parser.dispose()
 
