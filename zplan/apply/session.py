@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zplan.apply.gitinfo import commits_for
 from zplan.apply.planfile import (
+    account_json,
     change_json,
     invoice_json,
+    plan_document,
     plan_id_of,
     plan_json,
     state_json,
@@ -356,6 +358,188 @@ class Session:
             audit_extra,
             self.order_max_age,
         )
+
+    # A fleet: plan and show each account as it comes, re-plan it to write it -------------
+
+    def plan_lean(
+        self,
+        entries: Sequence[tuple[Desired, Any]],
+        diagnostics: Sequence[Any],
+        notes: Sequence[str],
+        unmanaged: Sequence[str],
+        shown: Callable[[dict[str, Any]], None],
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Lean:
+        """``make_plan`` for many accounts, keeping none of them.
+
+        Each account is planned, its JSON handed to ``shown`` (the caller renders it) and
+        dropped; what the apply needs later is kept small (``Lean``). The plan id is the
+        same as ``make_plan``'s: the canonical JSON of the same document, hashed as it
+        goes (its accounts come first: the keys are sorted).
+        """
+        import hashlib
+        import json
+
+        ctx = self._context()
+        hasher = hashlib.sha256(b'{"accounts":[')
+        lean = Lean(ctx, entries)
+        reader = BatchedAccounts(self.store, [d.subdomain for d, _ in entries])
+        today = self.clock.today()
+        for index, (desired, document) in enumerate(entries):
+            planned = plan_account(ctx, reader(desired.subdomain), desired, document)
+            data = account_json(planned, self.catalog)
+            if index:
+                hasher.update(b",")
+            hasher.update(_canonical(data))
+            lean.keep(planned, data, self.provenance.actor, today)
+            shown(data)
+            if progress is not None:
+                progress("planning", index + 1, len(entries))
+        head = plan_document(
+            priced_on=ctx.today,
+            created_at=self.clock.timestamp(),
+            catalog_id=self.catalog.id,
+            catalog_sha256=self.catalog.sha256,
+            accounts=[],
+            diagnostics=[d.to_json() for d in diagnostics],
+            notes=list(notes),
+            unmanaged=list(unmanaged),
+            applyable=not lean.errors and not any(d.is_error for d in diagnostics),
+            estimates_used=lean.estimates,
+        )
+        head["state"] = state_json(self.store, self.store.trust())
+        rest = json.dumps(
+            {k: v for k, v in head.items() if k != "accounts"},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        hasher.update(b"]," + rest[1:].encode())
+        lean.head, lean.plan_id = head, "sha256:" + hasher.hexdigest()
+        return lean
+
+    def commit_lean(self, lean: Lean, allow_cancel: bool, chunk: int = 250) -> Outcome:
+        """Write a ``plan_lean`` plan: every check first (nothing written if one fails), then
+        each account re-planned from its checked values, a run of accounts at a time, and
+        written in its own transaction; a re-plan that differs from what was shown stops
+        the apply."""
+        if not lean.head["applyable"]:
+            raise ZplanError("the plan has errors and cannot be applied")
+        if lean.cancelling and not allow_cancel:
+            raise RefusedError(
+                f"this plan cancels the subscription of {', '.join(lean.cancelling)}",
+                hint="cancelling needs --allow-cancel",
+            )
+        for refusal in (lean.role_refusal, lean.order_refusal):  # in commit()'s order
+            if refusal is not None:
+                raise refusal
+        outcome = Outcome(plan_id=lean.plan_id)
+        for start in range(0, len(lean.entries), chunk):
+            part = lean.entries[start : start + chunk]
+            stored = self.store.accounts([d.subdomain for d, _ in part])
+            plans = []
+            for offset, (desired, document) in enumerate(part):
+                planned = plan_account(lean.ctx, stored.get(desired.subdomain), desired, document)
+                if _digest(account_json(planned, self.catalog)) != lean.digests[start + offset]:
+                    written = ", ".join(outcome.applied) or "no account"
+                    raise StateError(
+                        f"{desired.subdomain}: the plan is not the one shown (written before "
+                        f"it: {written})",
+                        hint="run zplan apply again to see the plan as it now stands",
+                    )
+                plans.append(planned)
+            try:
+                done = write_plans(
+                    self.store,
+                    plans,
+                    lean.plan_id,
+                    self.provenance,
+                    self.clock,
+                    self.catalog,
+                    self.signer,
+                    None,
+                    self.order_max_age,
+                )
+            except StateError as exc:
+                if outcome.applied:  # say what the earlier runs wrote too
+                    exc.message = f"{exc.message}; written in earlier runs: " + ", ".join(
+                        outcome.applied
+                    )
+                raise
+            outcome.applied += done.applied
+            outcome.already.update(done.already)
+            outcome.unchanged += done.unchanged
+            outcome.heads.update(done.heads)
+            outcome.orders.update(done.orders)
+        return outcome
+
+    def _context(self) -> Context:
+        return Context(
+            self.catalog,
+            self.clock.today(),
+            self.provenance.actor,
+            observations=self.store.observations(),
+            plan_time=self.clock.now_utc(),
+            allow_seat_loss=self.allow_seat_loss,
+        )
+
+
+class Lean:
+    """What ``Session.plan_lean`` keeps of each account: enough to check and to write."""
+
+    def __init__(self, ctx: Context, entries: Sequence[tuple[Desired, Any]]) -> None:
+        self.ctx = ctx  # the same context (clock, observations) for the re-plan
+        self.entries = entries
+        self.digests: list[bytes] = []  # of what each account's write depends on, as shown
+        self.charges: dict[str, tuple[Any, str]] = {}  # subdomain -> (charged now, currency)
+        self.cancelling: list[str] = []
+        self.writing: list[str] = []
+        self.errors = False
+        self.estimates = False
+        self.role_refusal: ZplanError | None = None  # the first refusal commit() would raise
+        self.order_refusal: ZplanError | None = None  # ... and write_plans after it
+        self.head: dict[str, Any] = {}
+        self.plan_id = ""
+
+    def keep(self, planned: AccountPlan, data: dict[str, Any], actor: str, today: Any) -> None:
+        from decimal import Decimal
+
+        self.digests.append(_digest(data))
+        self.errors = self.errors or planned.has_errors
+        self.estimates = self.estimates or planned.estimates_used
+        if any(c.kind is Kind.CANCEL for c in planned.changes):
+            self.cancelling.append(planned.subdomain)
+        if not planned.writes:
+            return
+        self.writing.append(planned.subdomain)
+        renewals = sum((r.invoice.total for r in planned.renewals), Decimal(0))
+        live = planned.prior is not None and planned.prior.live  # a change order, no charge
+        due = Decimal(0) if live else planned.due_now
+        self.charges[planned.subdomain] = (due + renewals, planned.currency)
+        if self.role_refusal is None:
+            try:
+                check_roles(planned, actor)
+            except ZplanError as exc:
+                self.role_refusal = exc
+        waiting = planned.prior.open_order if planned.prior is not None else None
+        if self.order_refusal is None and waiting is not None and not waiting.expired(today):
+            from zplan.apply import orders
+
+            assert planned.prior is not None
+            self.order_refusal = orders.open_order_refusal(planned.prior, today)
+
+
+def _canonical(data: Mapping[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _digest(data: Mapping[str, Any]) -> bytes:
+    """What an account's write depends on, as the plan showed it (as saved plans compare)."""
+    import hashlib
+
+    return hashlib.sha256(_canonical({k: data.get(k) for k in _COMPARED})).digest()
 
 
 # Saved plans -----------------------------------------------------------------

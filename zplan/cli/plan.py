@@ -453,6 +453,11 @@ def _apply_files(
     catalog = config.catalog()
     store, clock = writer.store, writer.clock
     progress = StderrProgress()
+    if guard.extras.guard is None:  # no policy judges the plan whole: keep no account whole
+        return _apply_lean(
+            writer, paths, config, provenance, auto_approve, allow_cancel, lock_timeout,
+            allow_seat_loss, order_max_age,
+        )  # fmt: skip
     workspace = read(paths, catalog, clock.today(), progress)
     entries = workflow.entries_of(workspace)
     if not auto_approve and not sys.stdin.isatty():
@@ -497,6 +502,76 @@ def _apply_files(
             return ExitCode.ERROR
         outcome = session.commit(allow_cancel, audit_extra)
     _report(outcome, config, charges)
+    return ExitCode.OK
+
+
+def _apply_lean(
+    writer: Writer,
+    paths: Sequence[str],
+    config: Settings,
+    provenance: Any,
+    auto_approve: bool,
+    allow_cancel: bool,
+    lock_timeout: float,
+    allow_seat_loss: bool,
+    order_max_age: int,
+) -> int:
+    """An apply from files that holds no account whole: each is shown as it is planned (the
+    text waits in a temporary file), re-planned from its checked values when it is written.
+    Its output, checks and writes are those of the whole-plan path (tests compare them)."""
+    from pathlib import Path
+
+    from zplan.apply.session import Session
+    from zplan.cli.stream import TextShape
+    from zplan.cli.stream import writer as output
+    from zplan.load.files import read_lean
+    from zplan.pipeline.bulk import Spill
+
+    catalog = config.catalog()
+    store, clock = writer.store, writer.clock
+    progress = StderrProgress()
+    lean_files = read_lean(paths, catalog, clock.today(), progress)
+    if not auto_approve and not sys.stdin.isatty():
+        raise UsageError(
+            "apply asks for confirmation, and stdin is not a terminal",
+            hint="pass --auto-approve, or apply a saved plan file",
+        )
+    unmanaged: list[str] = []
+    if any(Path(p).is_dir() for p in paths):
+        unmanaged = [s for s in store.subdomains() if s not in lean_files.described]
+    session = Session(store, catalog, clock, provenance, writer.signer, allow_seat_loss)
+    session.order_max_age = order_max_age
+    shape, spill = TextShape(Style(config.color)), Spill()
+    with session.locked([d.subdomain for d, _ in lean_files.entries], lock_timeout):
+        lean = session.plan_lean(
+            lean_files.entries,
+            lean_files.problems,
+            lean_files.notes,
+            unmanaged,
+            lambda account: spill.add(*shape.account(account)),
+            progress,
+        )
+        progress.close()
+        shown = spill.done(lean.head, bool(lean.writing))
+        try:
+            shape.write(shown, output())
+        finally:
+            shown.close()
+        if not lean.head["applyable"]:
+            return ExitCode.ERROR
+        if not lean.writing:
+            click.echo("Apply complete: no changes.")
+            return ExitCode.OK
+        if lean.cancelling and not allow_cancel:
+            raise UsageError(
+                f"this plan cancels the subscription of {', '.join(lean.cancelling)}",
+                hint="cancelling needs --allow-cancel",
+            )
+        if not auto_approve and not _confirm(lean.cancelling, _charge_question(lean.charges)):
+            click.echo("Apply cancelled.")
+            return ExitCode.ERROR
+        outcome = session.commit_lean(lean, allow_cancel)
+    _report(outcome, config, lean.charges)
     return ExitCode.OK
 
 

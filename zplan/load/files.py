@@ -16,6 +16,7 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from zplan.diagnostics import Diagnostic, Severity, sort_diagnostics
 from zplan.errors import UsageError
@@ -352,6 +353,86 @@ def scan(
             others = ", ".join(other for other in names if other != name)
             found.append(_duplicate(name, line, column, subdomain, others))
     return Scanned(sort_diagnostics(found), files, skipped)
+
+
+class LazyDocument:
+    """A file's positions for a diagnostic, read again only if one is needed: an apply of a
+    fleet keeps each file's checked values, not its parsed text (``Document.error``)."""
+
+    __slots__ = ("_document", "_file", "path")
+
+    def __init__(self, file: str, name: str) -> None:
+        self._file = file
+        self.path = name
+        self._document: Document | None = None
+
+    def error(self, *args: Any, **kwargs: Any) -> Diagnostic:
+        if self._document is None:
+            self._document = load_file(Path(self._file), self.path)
+        return self._document.error(*args, **kwargs)
+
+
+class Lean(NamedTuple):
+    """What an apply needs of its files: each account's checked values and where it is, the
+    problems of the files that give no account, and which accounts the files describe."""
+
+    entries: list[tuple[Desired, LazyDocument]]
+    problems: list[Diagnostic]  # as workflow.file_problems of ``read``'s workspace
+    notes: list[str]
+    described: set[str]  # subdomains of every subscription file (for unmanaged accounts)
+
+
+def read_lean(
+    paths: Sequence[str],
+    catalog: Catalog,
+    today: dt.date,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Lean:
+    """``read``, keeping of each file only what an apply uses (not the parsed document)."""
+    scan_problems: list[Diagnostic] = []
+    files_found = listing(paths, scan_problems)
+    kept: list[tuple[int, Desired | None, list[Diagnostic]]] = []  # index, desired, problems
+    first: dict[str, int] = {}  # subdomain -> position in kept
+    twins: dict[str, list[int]] = {}
+    described: set[str] = set()
+    skipped = 0
+    for index, (path, name, named) in enumerate(files_found):
+        if progress is not None:
+            progress("reading", index + 1, len(files_found))
+        checked = check_file(Path(path), name, catalog, today, named=named)
+        if checked is None:
+            skipped += 1
+            continue
+        if checked.kind is FileKind.CATALOG:
+            continue  # plan and apply skip price books
+        subdomain = _subdomain(checked)
+        if subdomain is not None:
+            described.add(subdomain)
+            if subdomain in first:
+                twins.setdefault(subdomain, [first[subdomain]]).append(len(kept))
+            else:
+                first[subdomain] = len(kept)
+        desired = checked.desired if checked.kind is FileKind.SUBSCRIPTION else None
+        kept.append((index, desired, checked.diagnostics))
+    for subdomain, same in twins.items():  # two files for one account: neither is planned
+        names = [files_found[kept[at][0]][1] for at in same]
+        for at, name in zip(same, names, strict=True):
+            index, _, own = kept[at]
+            document = load_file(Path(files_found[index][0]), name)
+            line, column = document.position(("account", "subdomain"))
+            others = ", ".join(other for other in names if other != name)
+            kept[at] = (index, None, [*own, _duplicate(name, line, column, subdomain, others)])
+    entries: list[tuple[Desired, LazyDocument]] = []
+    problems: list[Diagnostic] = []
+    for index, desired, found in kept:
+        if desired is None:
+            problems.extend(found)
+        else:
+            problems.extend(d for d in found if not d.is_error)
+            path, name, _ = files_found[index]
+            entries.append((desired, LazyDocument(path, name)))
+    notes = [skip_note(skipped)] if skipped else []
+    return Lean(entries, [*problems, *scan_problems], notes, described)
 
 
 def _subdomain(checked: Checked) -> str | None:

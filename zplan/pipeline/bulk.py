@@ -251,6 +251,29 @@ class Streamed(NamedTuple):
         self.spill.close()
 
 
+class Spill:
+    """Fragments written to a temporary file as they come, for a ``Streamed`` at the end."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the Streamed, closed there
+        self.spans: array[int] = array("q")
+        self.offset = 0
+        self.count = 0
+
+    def add(self, fragment: str, extra: list[str]) -> None:
+        body, kept = fragment.encode("utf-8"), _UNIT.join(extra).encode("utf-8")
+        self.file.write(body)
+        self.file.write(kept)
+        self.spans.extend((self.offset, len(body), len(kept)))
+        self.offset += len(body) + len(kept)
+        self.count += 1
+
+    def done(self, head: dict[str, Any], changes: bool) -> Streamed:
+        return Streamed(
+            head, self.count, changes, self.file, self.spans, bytearray(b"\x01" * self.count)
+        )
+
+
 def plan_stream(
     paths: Sequence[str],
     catalog: Catalog,

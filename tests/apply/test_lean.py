@@ -1,0 +1,74 @@
+"""An apply from files keeps no account whole (issue 18): the same plan, plan id and writes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from zplan.apply.planfile import plan_id_of
+from zplan.apply.session import Provenance, Session
+from zplan.cli.options import render_plan
+from zplan.cli.stream import TextShape
+from zplan.clock import Clock
+from zplan.load.catalog import load_catalog
+from zplan.load.files import read, read_lean
+from zplan.pipeline import workflow
+from zplan.pipeline.bulk import Spill
+from zplan.render import Style
+from zplan.state import open_store
+from zplan.state.base import Mode
+
+from tests.conftest import TODAY, Zplan
+from tests.pipeline.test_bulk import many  # noqa: F401 - the fixture
+
+ACTOR = "cx-platform@meridian-group.example"
+
+
+def test_the_lean_plan_is_the_whole_plan(many: Path, state: str) -> None:  # noqa: F811
+    catalog, clock = load_catalog(None), Clock.from_setting(TODAY)
+    paths = [str(many)]
+    with open_store(state, mode=Mode.READ) as store:
+        session = Session(store, catalog, clock, Provenance(ACTOR), None)  # type: ignore[arg-type]
+        workspace = read(paths, catalog, clock.today())
+        unmanaged = workflow.unmanaged(store, workspace, paths)
+        document = session.make_plan(
+            workflow.entries_of(workspace),
+            workspace.notes,
+            workflow.file_problems(workspace),
+            unmanaged,
+        )
+        lean_files = read_lean(paths, catalog, clock.today())
+        assert lean_files.described >= {a["subdomain"] for a in document["accounts"]}
+        shape, spill = TextShape(Style(False)), Spill()
+        lean = session.plan_lean(
+            lean_files.entries,
+            lean_files.problems,
+            lean_files.notes,
+            unmanaged,
+            lambda account: spill.add(*shape.account(account)),
+        )
+        out = io.StringIO()
+        shown = spill.done(lean.head, bool(lean.writing))
+        shape.write(shown, out.write)
+        shown.close()
+    document["created_at"] = lean.head["created_at"]
+    assert out.getvalue() == render_plan(document, "text", False)
+    assert lean.plan_id == plan_id_of(document)
+    assert lean.head["applyable"] is document["applyable"] is False  # broken file, duplicates
+    assert len(lean.digests) == len(document["accounts"]) == 30
+
+
+def test_a_fleet_apply_writes_what_it_showed(tmp_path: Path, state: str, zplan: Zplan) -> None:
+    accounts = tmp_path / "accounts"
+    accounts.mkdir()
+    source = (Path(__file__).parent.parent.parent / "examples" / "accounts-20").glob("*.yaml")
+    for path in sorted(source):
+        (accounts / path.name).write_text(path.read_text())
+    argv = ["--state", state, "--at", TODAY, "--actor", ACTOR]
+    applied = zplan(*argv, "apply", "--auto-approve", str(accounts))
+    assert applied.code == 0, applied.output
+    assert "Apply complete: 20 accounts changed" in applied.out
+    again = zplan(*argv, "plan", "--detailed-exitcode", str(accounts))
+    assert again.code == 0, again.output  # the store holds exactly what was shown
+    heads = zplan(*argv, "state", "heads", "--format", "json")
+    assert heads.code == 0 and heads.out.count('"subdomain"') == 20, heads.output
