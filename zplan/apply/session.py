@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zplan.apply.gitinfo import commits_for
@@ -63,7 +64,14 @@ class Provenance(NamedTuple):
 
 
 def check_cancel(plans: Sequence[AccountPlan], allow_cancel: bool) -> None:
-    cancelling = [p.subdomain for p in plans if any(c.kind is Kind.CANCEL for c in p.changes)]
+    refuse_cancel(
+        [p.subdomain for p in plans if any(c.kind is Kind.CANCEL for c in p.changes)],
+        allow_cancel,
+    )
+
+
+def refuse_cancel(cancelling: Sequence[str], allow_cancel: bool) -> None:
+    """Cancelling a subscription needs --allow-cancel."""
     if cancelling and not allow_cancel:
         raise RefusedError(
             f"this plan cancels the subscription of {', '.join(cancelling)}",
@@ -313,18 +321,8 @@ class Session:
         unmanaged: Sequence[str],
         progress: Callable[[str, int, int], None] | None = None,
     ) -> dict[str, Any]:
-        # The live accounts as last recorded (zplan refresh): a reduction below the seats in
-        # use is refused here as in the plan.
-        ctx = Context(
-            self.catalog,
-            self.clock.today(),
-            self.provenance.actor,
-            observations=self.store.observations(),
-            plan_time=self.clock.now_utc(),
-            allow_seat_loss=self.allow_seat_loss,
-        )
         self.plan = build_plan(
-            ctx,
+            self._context(),
             entries,
             BatchedAccounts(self.store, [d.subdomain for d, _ in entries]),
             self.clock.timestamp(),
@@ -425,11 +423,7 @@ class Session:
         the apply."""
         if not lean.head["applyable"]:
             raise ZplanError("the plan has errors and cannot be applied")
-        if lean.cancelling and not allow_cancel:
-            raise RefusedError(
-                f"this plan cancels the subscription of {', '.join(lean.cancelling)}",
-                hint="cancelling needs --allow-cancel",
-            )
+        refuse_cancel(lean.cancelling, allow_cancel)
         for refusal in (lean.role_refusal, lean.order_refusal):  # in commit()'s order
             if refusal is not None:
                 raise refusal
@@ -474,6 +468,8 @@ class Session:
         return outcome
 
     def _context(self) -> Context:
+        # The live accounts as last recorded (zplan refresh): a reduction below the seats in
+        # use is refused here as in the plan.
         return Context(
             self.catalog,
             self.clock.today(),
@@ -502,8 +498,6 @@ class Lean:
         self.plan_id = ""
 
     def keep(self, planned: AccountPlan, data: dict[str, Any], actor: str, today: Any) -> None:
-        from decimal import Decimal
-
         self.digests.append(_digest(data))
         self.errors = self.errors or planned.has_errors
         self.estimates = self.estimates or planned.estimates_used
@@ -512,10 +506,7 @@ class Lean:
         if not planned.writes:
             return
         self.writing.append(planned.subdomain)
-        renewals = sum((r.invoice.total for r in planned.renewals), Decimal(0))
-        live = planned.prior is not None and planned.prior.live  # a change order, no charge
-        due = Decimal(0) if live else planned.due_now
-        self.charges[planned.subdomain] = (due + renewals, planned.currency)
+        self.charges[planned.subdomain] = charge(planned)
         if self.role_refusal is None:
             try:
                 check_roles(planned, actor)
@@ -527,6 +518,14 @@ class Lean:
 
             assert planned.prior is not None
             self.order_refusal = orders.open_order_refusal(planned.prior, today)
+
+
+def charge(plan: AccountPlan) -> tuple[Decimal, str]:
+    """What applying an account's plan charges now, and in which currency (issue 14): its
+    invoice and the renewals it catches up; a live account's change order charges nothing."""
+    renewals = sum((r.invoice.total for r in plan.renewals), Decimal(0))
+    live = plan.prior is not None and plan.prior.live
+    return (Decimal(0) if live else plan.due_now) + renewals, plan.currency
 
 
 def _canonical(data: Mapping[str, Any]) -> bytes:

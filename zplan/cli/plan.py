@@ -366,14 +366,9 @@ def _saved_charges(saved: dict[str, Any]) -> Charges:
 
 def _plan_charges(plan: Any) -> Charges:
     """What the apply charges, per account that it writes (issue 14)."""
-    charges = {}
-    for account in plan.accounts:
-        if account.writes:
-            renewals = sum((r.invoice.total for r in account.renewals), Decimal(0))
-            live = account.prior is not None and account.prior.live  # a change order, no charge
-            due = Decimal(0) if live else account.due_now
-            charges[account.subdomain] = (due + renewals, account.currency)
-    return charges
+    from zplan.apply.session import charge
+
+    return {account.subdomain: charge(account) for account in plan.accounts if account.writes}
 
 
 def _charged(charges: Charges, subdomains: Sequence[str], most: int = 10) -> list[str]:

@@ -328,8 +328,7 @@ def scan(
     found: list[Diagnostic] = []
     files_found = listing(paths, found)
     files = skipped = 0
-    first: dict[str, int] = {}  # subdomain -> the file that has it (index in files_found)
-    twins: dict[str, list[int]] = {}
+    twins = _Twins(lambda index: files_found[index])
     for index, (path, name, named) in enumerate(files_found):
         if progress is not None:
             progress("reading", index + 1, len(files_found))
@@ -339,20 +338,40 @@ def scan(
             continue
         files += 1
         found.extend(checked.diagnostics)
-        subdomain = _subdomain(checked)
-        if subdomain is not None:
-            if subdomain in first:
-                twins.setdefault(subdomain, [first[subdomain]]).append(index)
-            else:
-                first[subdomain] = index
-    for subdomain, same in twins.items():  # rare: the files are read again for the positions
-        names = [files_found[index][1] for index in same]
-        for index, name in zip(same, names, strict=True):
-            document = load_file(Path(files_found[index][0]), name)
-            line, column = document.position(("account", "subdomain"))
-            others = ", ".join(other for other in names if other != name)
-            found.append(_duplicate(name, line, column, subdomain, others))
+        twins.add(_subdomain(checked), index)
+    found.extend(problem for _, problem in twins.problems())
     return Scanned(sort_diagnostics(found), files, skipped)
+
+
+class _Twins:
+    """Files that describe the same account, found by subdomain as the files are checked.
+
+    Only a key per file is kept (``file_of`` gives its path and name back); the files of a
+    duplicate, rare, are read again for the subdomain's position.
+    """
+
+    def __init__(self, file_of: Callable[[int], tuple[str, str, bool]]) -> None:
+        self.file_of = file_of
+        self.first: dict[str, int] = {}  # subdomain -> the key of the first file with it
+        self.same: dict[str, list[int]] = {}
+
+    def add(self, subdomain: str | None, key: int) -> None:
+        if subdomain is None:
+            return
+        if subdomain in self.first:
+            self.same.setdefault(subdomain, [self.first[subdomain]]).append(key)
+        else:
+            self.first[subdomain] = key
+
+    def problems(self) -> Iterator[tuple[int, Diagnostic]]:
+        """(key, the error) for each file of an account that more than one file describes."""
+        for subdomain, keys in self.same.items():
+            files = [self.file_of(key) for key in keys]
+            for key, (path, name, _) in zip(keys, files, strict=True):
+                document = load_file(Path(path), name)
+                line, column = document.position(("account", "subdomain"))
+                others = ", ".join(other for _, other, _ in files if other != name)
+                yield key, _duplicate(name, line, column, subdomain, others)
 
 
 class LazyDocument:
@@ -392,9 +411,7 @@ def read_lean(
     scan_problems: list[Diagnostic] = []
     files_found = listing(paths, scan_problems)
     kept: list[tuple[int, Desired | None, list[Diagnostic]]] = []  # index, desired, problems
-    first: dict[str, int] = {}  # subdomain -> position in kept
-    twins: dict[str, list[int]] = {}
-    described: set[str] = set()
+    twins = _Twins(lambda at: files_found[kept[at][0]])  # keyed by position in kept
     skipped = 0
     for index, (path, name, named) in enumerate(files_found):
         if progress is not None:
@@ -405,23 +422,12 @@ def read_lean(
             continue
         if checked.kind is FileKind.CATALOG:
             continue  # plan and apply skip price books
-        subdomain = _subdomain(checked)
-        if subdomain is not None:
-            described.add(subdomain)
-            if subdomain in first:
-                twins.setdefault(subdomain, [first[subdomain]]).append(len(kept))
-            else:
-                first[subdomain] = len(kept)
+        twins.add(_subdomain(checked), len(kept))
         desired = checked.desired if checked.kind is FileKind.SUBSCRIPTION else None
         kept.append((index, desired, checked.diagnostics))
-    for subdomain, same in twins.items():  # two files for one account: neither is planned
-        names = [files_found[kept[at][0]][1] for at in same]
-        for at, name in zip(same, names, strict=True):
-            index, _, own = kept[at]
-            document = load_file(Path(files_found[index][0]), name)
-            line, column = document.position(("account", "subdomain"))
-            others = ", ".join(other for other in names if other != name)
-            kept[at] = (index, None, [*own, _duplicate(name, line, column, subdomain, others)])
+    for at, problem in list(twins.problems()):  # two files for one account: neither is planned
+        index, _, own = kept[at]
+        kept[at] = (index, None, [*own, problem])
     entries: list[tuple[Desired, LazyDocument]] = []
     problems: list[Diagnostic] = []
     for index, desired, found in kept:
@@ -432,7 +438,7 @@ def read_lean(
             path, name, _ = files_found[index]
             entries.append((desired, LazyDocument(path, name)))
     notes = [skip_note(skipped)] if skipped else []
-    return Lean(entries, [*problems, *scan_problems], notes, described)
+    return Lean(entries, [*problems, *scan_problems], notes, set(twins.first))
 
 
 def _subdomain(checked: Checked) -> str | None:

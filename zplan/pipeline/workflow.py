@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from zplan.pipeline.bulk import Shape, Streamed
     from zplan.pipeline.guardrails import Extras
     from zplan.pipeline.live import LiveOptions
+    from zplan.plan.observed import Observing
     from zplan.state.base import Store
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -64,12 +65,7 @@ def make_plan(
     (``live.refresh``, never written)."""
     from zplan.apply.planfile import sign, state_json
     from zplan.pipeline.bulk import plan_files
-    from zplan.pipeline.live import LiveOptions, observing, subdomains_of
 
-    live = live or LiveOptions()
-    subdomains = []
-    if live.refresh:  # which accounts to read: the files' (read twice; the network dominates)
-        subdomains = subdomains_of(read(paths, settings.catalog(), settings.clock.today()))
     document = plan_files(
         paths,
         settings.catalog(),
@@ -80,7 +76,7 @@ def make_plan(
         settings.clock.timestamp(),
         progress,
         extras,
-        observing(store, settings, live, subdomains),
+        _observing(paths, settings, store, live),
     )
     trust = store.trust(signatures=save)  # a plan to show names its store without cryptography
     document["state"] = state_json(store, trust)
@@ -108,12 +104,7 @@ def stream_plan(
     each account already in its ``shape``, waiting in a temporary file (bulk.plan_stream)."""
     from zplan.apply.planfile import state_json
     from zplan.pipeline.bulk import plan_stream
-    from zplan.pipeline.live import LiveOptions, observing, subdomains_of
 
-    live = live or LiveOptions()
-    subdomains = []
-    if live.refresh:
-        subdomains = subdomains_of(read(paths, settings.catalog(), settings.clock.today()))
     streamed = plan_stream(
         paths,
         settings.catalog(),
@@ -124,10 +115,23 @@ def stream_plan(
         settings.clock.timestamp(),
         shape,
         progress,
-        observing(store, settings, live, subdomains),
+        _observing(paths, settings, store, live),
     )
     streamed.head["state"] = state_json(store, store.trust(signatures=False))
     return streamed
+
+
+def _observing(
+    paths: Sequence[str], settings: Settings, store: Store, live: LiveOptions | None
+) -> Observing:
+    """What a plan knows of the live accounts: as last recorded, or read now (``refresh``)."""
+    from zplan.pipeline.live import LiveOptions, observing, subdomains_of
+
+    live = live or LiveOptions()
+    subdomains = []
+    if live.refresh:  # which accounts to read: the files' (read twice; the network dominates)
+        subdomains = subdomains_of(read(paths, settings.catalog(), settings.clock.today()))
+    return observing(store, settings, live, subdomains)
 
 
 def make_forecast(
