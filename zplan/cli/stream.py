@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from zplan.pipeline.bulk import Streamed
@@ -39,17 +39,14 @@ class TextShape:
         head = plan_head(plan.head, self.style)
         buffer = ["\n".join(head) + "\n"] if head else []
         size = 0
-        for index, (fragment, _) in enumerate(plan.parts()):
+        for index, fragment in enumerate(plan.fragments()):
             buffer.append("\n" + fragment + "\n" if index else fragment + "\n")
             size += len(fragment)
             if size > _CHUNK:
                 write("".join(buffer))
                 buffer, size = [], 0
 
-        def rows() -> Iterator[list[str]]:
-            return (row for _, row in plan.parts())
-
-        for line in plan_foot(plan.head, self.style, plan.planned, rows):
+        for line in plan_foot(plan.head, self.style, plan.planned, plan.rows):
             buffer.append(line + "\n")
             size += len(line)
             if size > _CHUNK:
@@ -71,7 +68,7 @@ class JsonShape:
 
         if plan.planned <= PRETTY_UP_TO:  # a small plan is indented for a reader
             document = dict(plan.head)
-            document["accounts"] = [json.loads(fragment) for fragment, _ in plan.parts()]
+            document["accounts"] = [json.loads(fragment) for fragment in plan.fragments()]
             write(dumps(document))
             return
         keys = list(plan.head)
@@ -80,7 +77,7 @@ class JsonShape:
         after = {k: plan.head[k] for k in keys[at + 1 :]}
         buffer = [json.dumps(before, ensure_ascii=False)[:-1] + ', "accounts": [']
         size = 0
-        for index, (fragment, _) in enumerate(plan.parts()):
+        for index, fragment in enumerate(plan.fragments()):
             buffer.append(", " + fragment if index else fragment)
             size += len(fragment)
             if size > _CHUNK:

@@ -37,6 +37,12 @@ MAX_DEPTH = 64
 MAX_DIGITS = 30  # no count or price needs more; Python refuses int() past 4,300 digits
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Control and invisible characters (a newline, a bidi override): no key or value may hold one
+# (zplan.load.rules.control_characters says where). The text itself may hold line breaks.
+INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_INVISIBLE_TEXT = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 # libyaml's event parser, when PyYAML was built with it.
 _CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
@@ -111,6 +117,9 @@ class Document:
     data: Any = None
     root: Pos | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # False when no key or value can hold a control or invisible character: the text has
+    # none but line breaks, and no scalar was decoded into one (see rules.control_characters).
+    invisible: bool = True
 
     @property
     def ok(self) -> bool:
@@ -297,6 +306,9 @@ def load_text(text: str, name: str) -> Document:
         reported_to = max(reported_to, card.start + len(card.text))
     builder = _Builder(document)
     builder.run()
+    # A scalar written as it reads holds only characters of the text: when the text has no
+    # invisible one (line breaks aside: no such scalar holds one), only the decoded can.
+    document.invisible = builder.invisible or _INVISIBLE_TEXT.search(text) is not None
     # A number the raw text does not show: spelled with YAML escapes ("\x34111…"),
     # folded across lines, or split by a quoted line continuation.
     known = {card.digits for card in cards}
@@ -404,6 +416,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchor] = {}
         self.cards: list[tuple[int, int, Card]] = []  # card numbers in decoded scalars
+        self.invisible = False  # a decoded scalar holds a control or invisible character
         self.count = 0
         self.documents = 0
 
@@ -625,6 +638,8 @@ class _Builder:
         if raw != value and raw != f'"{value}"' and raw != f"'{value}'":  # noqa: PLR1714
             for card in card_numbers(value):  # the decoded value, keys included
                 self.cards.append((line, column, card))
+            if INVISIBLE.search(value):
+                self.invisible = True
         top = self.stack[-1] if self.stack else None
         if top is not None and top.is_map and top.key is None:
             self.mapping_key(top, event, line, column)

@@ -70,7 +70,7 @@ def skip_note(count: int) -> str:
 
 def expand(
     paths: Sequence[str], problems: list[Diagnostic] | None = None
-) -> Iterator[tuple[Path, str, bool]]:
+) -> Iterator[tuple[str, str, bool]]:
     """(path, display name, named on the command line) for every file under ``paths``.
 
     Only regular files are given out. A symlink is followed only to a regular
@@ -95,7 +95,7 @@ def expand(
         roots = [path.absolute().parent, Path.cwd()]
         problem = _unsafe(path, info, roots)
         if problem is None:
-            yield path, given, True
+            yield str(path), given, True
         elif problems is not None:
             problems.append(_scan_problem(given, *problem))
 
@@ -105,7 +105,7 @@ _YAML = (".yaml", ".yml")
 
 def _walk(
     top: Path, shown: str, problems: list[Diagnostic] | None
-) -> Iterator[tuple[Path, str, bool]]:
+) -> Iterator[tuple[str, str, bool]]:
     """The files of a directory tree, sorted, depth first; hidden entries skipped."""
     root = Path(os.path.realpath(top))
     stack: list[tuple[str | Path, str]] = [(top, shown)]
@@ -139,7 +139,7 @@ def _walk(
                 continue
             if kind == _REGULAR:
                 if entry_name.endswith(_YAML):
-                    yield Path(path_text), display, False
+                    yield path_text, display, False
                 continue
             path = Path(path_text)
             try:
@@ -157,7 +157,7 @@ def _walk(
                 continue
             problem = _unsafe(path, info, [root])
             if problem is None:
-                yield path, display, False
+                yield path_text, display, False
             elif problems is not None:
                 problems.append(_scan_problem(display, *problem))
         stack.extend(reversed(below))
@@ -270,8 +270,7 @@ def listing(paths: Sequence[str], problems: list[Diagnostic]) -> list[tuple[str,
         if real in seen:
             continue
         seen.add(real)
-        text = str(path)
-        found.append((name if text == name else text, name, named))
+        found.append((name if path == name else path, name, named))
     return found
 
 
@@ -292,7 +291,7 @@ def read(
         if real in seen:
             continue
         seen.add(real)
-        checked = check_file(path, name, catalog, today, named=named)
+        checked = check_file(Path(path), name, catalog, today, named=named)
         if checked is None:
             workspace.skipped += 1
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from zplan.diagnostics import Diagnostic, Severity, did_you_mean
 from zplan.load.catalog import Catalog, Unit
-from zplan.load.document import Document
+from zplan.load.document import INVISIBLE, Document
 from zplan.model import (
     UNSET,
     Config,
@@ -36,9 +36,6 @@ def looks_like_email(text: str) -> bool:
     return len(text) <= 254 and _EMAIL.match(text) is not None
 
 
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-
-
 def control_characters(document: Document) -> list[Diagnostic]:
     """Keys and values with control or invisible characters (a newline, a bidi override).
 
@@ -47,17 +44,19 @@ def control_characters(document: Document) -> list[Diagnostic]:
     Python's ``$`` in the schema's patterns would let a final newline through.
     """
     found: list[Diagnostic] = []
+    if not document.invisible:  # known from loading it: none anywhere
+        return found
 
     def walk(value: Any, path: tuple[str | int, ...]) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                if _INVISIBLE.search(key):
+                if INVISIBLE.search(key):
                     found.append(_invisible(document, (*path, key), key, key=True))
                 walk(item, (*path, key))
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 walk(item, (*path, index))
-        elif isinstance(value, str) and _INVISIBLE.search(value):
+        elif isinstance(value, str) and INVISIBLE.search(value):
             found.append(_invisible(document, path, value, key=False))
 
     walk(document.data, ())
@@ -66,7 +65,7 @@ def control_characters(document: Document) -> list[Diagnostic]:
 
 def _invisible(document: Document, path: tuple[str | int, ...], text: str, *, key: bool
                ) -> Diagnostic:  # fmt: skip
-    char = _INVISIBLE.search(text)
+    char = INVISIBLE.search(text)
     assert char is not None
     shown = text.encode("unicode_escape").decode("ascii")
     return document.error(

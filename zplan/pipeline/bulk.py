@@ -223,55 +223,73 @@ def plan_files(
 
 
 class Streamed(NamedTuple):
-    """A plan whose accounts wait, as output fragments, in a temporary file.
+    """A plan whose accounts wait, as output fragments, in temporary files.
 
     ``head`` is the plan document without its accounts (``accounts`` is empty);
-    ``parts()`` gives each account's fragment and extra, in order.
+    ``parts()`` gives each account's fragment and extra, in order; ``fragments()`` and
+    ``rows()`` one of the two (the extras are a file of their own: a summary reads them
+    twice, and the fragments not at all).
     """
 
     head: dict[str, Any]
     planned: int  # accounts in the plan
     changes: bool  # some account changes (or its live account drifted)
-    spill: IO[bytes]
-    spans: array[int]  # offset, fragment length, extra length, per spilled account
+    spill: IO[bytes]  # the fragments, one after the other
+    notes: IO[bytes]  # the extras, one after the other
+    spans: array[int]  # fragment length, extra length, per spilled account
     kept: bytearray  # per spilled account: 1 if it is in the plan
 
-    def parts(self) -> Iterator[tuple[str, list[str]]]:
+    def _records(self, fragments: bool, extras: bool) -> Iterator[tuple[bytes, bytes]]:
         self.spill.seek(0)
+        self.notes.seek(0)
+        read_fragment, read_extra, spans = self.spill.read, self.notes.read, self.spans
         for index, keep in enumerate(self.kept):
-            offset, size, extra = self.spans[3 * index : 3 * index + 3]
-            if not keep:
-                continue
-            self.spill.seek(offset)
-            raw = self.spill.read(size + extra)
-            kept = raw[size:].decode("utf-8")
-            yield raw[:size].decode("utf-8"), kept.split(_UNIT) if kept else []
+            size, extra = spans[2 * index], spans[2 * index + 1]
+            if fragments:
+                fragment = read_fragment(size)
+            if extras:
+                note = read_extra(extra)
+            if keep:
+                yield (fragment if fragments else b""), (note if extras else b"")
+
+    def parts(self) -> Iterator[tuple[str, list[str]]]:
+        for fragment, note in self._records(True, True):
+            yield fragment.decode("utf-8"), _split(note)
+
+    def fragments(self) -> Iterator[str]:
+        return (fragment.decode("utf-8") for fragment, _ in self._records(True, False))
+
+    def rows(self) -> Iterator[list[str]]:
+        return (_split(note) for _, note in self._records(False, True))
 
     def close(self) -> None:
         self.spill.close()
+        self.notes.close()
+
+
+def _split(note: bytes) -> list[str]:
+    return note.decode("utf-8").split(_UNIT) if note else []
 
 
 class Spill:
-    """Fragments written to a temporary file as they come, for a ``Streamed`` at the end."""
+    """Fragments written to temporary files as they come, for a ``Streamed`` at the end."""
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the Streamed, closed there
+        self.notes = tempfile.TemporaryFile()  # noqa: SIM115 - as the file
         self.spans: array[int] = array("q")
-        self.offset = 0
         self.count = 0
 
     def add(self, fragment: str, extra: list[str]) -> None:
         body, kept = fragment.encode("utf-8"), _UNIT.join(extra).encode("utf-8")
         self.file.write(body)
-        self.file.write(kept)
-        self.spans.extend((self.offset, len(body), len(kept)))
-        self.offset += len(body) + len(kept)
+        self.notes.write(kept)
+        self.spans.extend((len(body), len(kept)))
         self.count += 1
 
     def done(self, head: dict[str, Any], changes: bool) -> Streamed:
-        return Streamed(
-            head, self.count, changes, self.file, self.spans, bytearray(b"\x01" * self.count)
-        )
+        kept = bytearray(b"\x01" * self.count)
+        return Streamed(head, self.count, changes, self.file, self.notes, self.spans, kept)
 
 
 def plan_stream(
@@ -292,15 +310,13 @@ def plan_stream(
     document is kept: workers send back the fragment, the parent spills it.
     """
     found, problems, ctx = _prepare(paths, catalog, today, actor, None, observing, shape)
-    spill = tempfile.TemporaryFile()  # noqa: SIM115 - returned open, closed by the caller
-    spans: array[int] = array("q")
+    spill = Spill()  # returned open (in the Streamed), closed by the caller
     flags = bytearray()  # per spilled account: 1 errors, 2 changes, 4 estimates
     first: dict[str, int] = {}  # subdomain -> the file that describes it (index in found)
     twins: dict[str, list[int]] = {}
     spilled_at = array("q", bytes(8 * len(found)))  # per file: 1 + where its account is spilled
     noted: list[tuple[int, list[dict[str, Any]]]] = []  # (index, diagnostics)
     skipped = 0
-    offset = 0
     for result in _results(found, store, state, progress):
         kind = result["kind"]
         if kind == "skipped":
@@ -312,13 +328,8 @@ def plan_stream(
         if kind != "subscription":
             continue
         if "fragment" in result:
-            fragment = result["fragment"].encode("utf-8")
-            extra = _UNIT.join(result["extra"]).encode("utf-8")
-            spill.write(fragment)
-            spill.write(extra)
+            spill.add(result["fragment"], result["extra"])
             spilled_at[result["index"]] = len(flags) + 1
-            spans.extend((offset, len(fragment), len(extra)))
-            offset += len(fragment) + len(extra)
             flags.append(result["errors"] | result["changes"] << 1 | result["estimates"] << 2)
         if isinstance(subdomain, str):
             if subdomain in first:
@@ -354,7 +365,8 @@ def plan_stream(
         applyable=not errors,
         estimates_used=any(f & 4 for f in plan),
     )
-    return Streamed(head, len(plan), any(f & 2 for f in plan), spill, spans, kept)
+    changes = any(f & 2 for f in plan)
+    return Streamed(head, len(plan), changes, spill.file, spill.notes, spill.spans, kept)
 
 
 def _unique(paths: Sequence[str], problems: list[Diagnostic]) -> list[tuple[int, str, str, bool]]:
