@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLES, TODAY, Zplan
 from tests.load.validate_support import (
     BASE,
@@ -206,3 +208,22 @@ def test_examples_validate(zplan: Zplan) -> None:
     result = zplan("--at", TODAY, "validate", str(EXAMPLES))
     assert result.code == 0, result.output
     assert result.out.endswith("files checked: valid.\n")
+
+
+def test_a_long_run_collects_rarely_and_puts_the_threshold_back() -> None:
+    import gc
+
+    from zplan.load.files import long_run
+
+    before = gc.get_threshold()
+    seen = []
+
+    def inside() -> None:
+        with long_run():
+            seen.append(gc.get_threshold())
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        inside()
+    assert seen == [(50_000, *before[1:])]
+    assert gc.get_threshold() == before

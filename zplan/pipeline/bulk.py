@@ -34,7 +34,7 @@ from zplan.apply.planfile import account_json, plan_document
 from zplan.diagnostics import Diagnostic, Severity
 from zplan.load.catalog import Catalog
 from zplan.load.document import FileKind, load_file
-from zplan.load.files import Checked, check_file, listing, skip_note
+from zplan.load.files import Checked, check_file, listing, long_run, skip_note
 from zplan.model import Account
 from zplan.pipeline.guardrails import Extras, finish, for_account
 from zplan.plan.observed import Observing
@@ -163,11 +163,7 @@ def _results(
         from concurrent.futures import ProcessPoolExecutor
 
         chunks = [found[i : i + CHUNK] for i in range(0, len(found), CHUNK)]
-        # What the workers inherit is never collected there: a collection would touch (and
-        # so copy) every page of it in each worker.
-        import gc
-
-        gc.freeze()
+        # The workers inherit the frozen objects and the collection threshold.
         pool = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
@@ -175,7 +171,7 @@ def _results(
             initargs=(state,),
         )
         done = 0
-        with pool:
+        with long_run(), pool:
             for part in pool.map(_chunk, chunks):
                 done += len(part)
                 yield from part
@@ -183,16 +179,14 @@ def _results(
                     progress("planning", done, len(found))
         return
     _CONTEXT["store"] = store
-    import gc
-
-    gc.freeze()  # what is loaded by now lives until the end: no collection need visit it again
     done = 0
-    for start in range(0, len(found), CHUNK):
-        part = _chunk(found[start : start + CHUNK])
-        done += len(part)
-        yield from part
-        if progress is not None:
-            progress("planning", done, len(found))
+    with long_run():
+        for start in range(0, len(found), CHUNK):
+            part = _chunk(found[start : start + CHUNK])
+            done += len(part)
+            yield from part
+            if progress is not None:
+                progress("planning", done, len(found))
 
 
 def plan_files(
