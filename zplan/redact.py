@@ -81,6 +81,16 @@ def digits_of(text: str) -> str:
     return text.translate(_DROP_SEPARATORS)
 
 
+# A first look, in bytes (a C loop, where the regex engine stops at every digit): digits
+# become "0", separators and every byte of a character beyond ASCII are dropped, anything
+# else stays a "x". A card's digits then stand 13 or more in a row; text with no such row
+# holds no card. (Dropping more than one separator, or a character that is not one, only
+# joins more digits: a row may be found where no card is, never the other way round.)
+_FOLD = bytes(ord("0") if 48 <= b <= 57 else ord("x") for b in range(256))
+_DROP = bytes([*b" \t._:-", *range(0x80, 0x100)])
+_THIRTEEN = b"0" * 13
+
+
 def card_numbers(text: str) -> list[Card]:
     """Everything in ``text`` that looks like a payment card number.
 
@@ -91,6 +101,8 @@ def card_numbers(text: str) -> list[Card]:
     ``&a1 4111 1111 1111 1111`` or ``id 7 4111-1111-1111-1111``, where a stray
     digit before it joins the run.
     """
+    if _THIRTEEN not in text.encode("utf-8", "surrogatepass").translate(_FOLD, _DROP):
+        return []
     found = []
     for run in _LONG_RUN.finditer(text):  # the runs _DIGIT_RUN finds, those of 13+ digits
         written = run.group()

@@ -23,7 +23,12 @@ def _run_by_run(text: str) -> list[redact.Card]:
 
 
 _CHARS = st.sampled_from(
-    [*"0123456789" * 4, " ", "-", ".", "_", ":", "\u00a0", "\u2007", "a", "\n"]
+    [
+        *"0123456789" * 4,
+        *" -._:\t",
+        *"\u00a0\u1680\u2000\u2007\u200a\u202f\u205f\u3000",  # separators beyond ASCII
+        *"a\n,×•é\U0001f4b0",  # not separators, some beyond ASCII
+    ]
 )
 
 
