@@ -59,11 +59,19 @@ def to_json(amount: Decimal, currency: str) -> str:
     """The JSON form: a string with exactly the minor unit's places ("1234.50")."""
     # Rounded to the minor unit, a Decimal prints with exactly its places (the hot path of
     # every plan: round_money and minor_units inlined).
+    if not amount:  # a third of every plan's amounts (no balance, nothing at renewal)
+        zero = _ZEROS.get(currency)
+        if zero is None:
+            zero = _ZEROS[currency] = str(abs(amount.quantize(quantum(currency))))
+        return zero
     found = _QUANTA.get(currency)
     value = amount.quantize(found if found is not None else quantum(currency), ROUND_HALF_UP)
     if not value:
         value = abs(value)  # no "-0.00"
     return str(value)
+
+
+_ZEROS: dict[str, str] = {}  # currency -> zero as the JSON writes it
 
 
 def percent_to_json(value: Decimal) -> str:

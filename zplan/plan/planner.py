@@ -173,7 +173,7 @@ def plan_account(
         drift=drift,
         diagnostics=tuple(sort_diagnostics(problems)),
         notes=tuple(notes),
-        hints=tuple(_hints(ctx.catalog, desired, currency)),
+        hints=_hints_of(ctx.catalog, desired.config, currency),
         estimates_used=bool(estimated),  # every estimate used is named
         proration=proration,
         current=account,
@@ -742,9 +742,22 @@ def _summary(desired: Desired) -> dict[str, Any]:
     }
 
 
-def _hints(catalog: Catalog, desired: Desired, currency: str) -> list[str]:
+_HINTS: dict[tuple[str, Config, str], tuple[str, ...]] = {}
+
+
+def _hints_of(catalog: Catalog, config: Config, currency: str) -> tuple[str, ...]:
+    """``_hints``, worked out once per subscription and price book: a fleet repeats itself."""
+    key = (catalog.sha256, config, currency)
+    found = _HINTS.get(key)
+    if found is None:
+        if len(_HINTS) >= 4096:
+            _HINTS.clear()
+        found = _HINTS[key] = tuple(_hints(catalog, config, currency))
+    return found
+
+
+def _hints(catalog: Catalog, config: Config, currency: str) -> list[str]:
     """Money left on the table: a cheaper Suite edition, or annual billing."""
-    config = desired.config
     if config.cancelled or not config.products:
         return []
     hints = []
