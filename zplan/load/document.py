@@ -181,7 +181,7 @@ def dotted(path: tuple[str | int, ...]) -> str:
     return text or "(file)"
 
 
-def load_file(path: Path, display: str | None = None) -> Document:
+def load_file(path: Path | str, display: str | None = None) -> Document:
     """Read and load one file; every problem becomes a diagnostic, never an exception."""
     name = display if display is not None else str(path)
     try:
@@ -229,7 +229,7 @@ class _NotAFile(Exception):
     """A FIFO, a socket, a device or a directory where a file was expected."""
 
 
-def read_bounded(path: Path, limit: int = MAX_BYTES + 1) -> bytes:
+def read_bounded(path: Path | str, limit: int = MAX_BYTES + 1) -> bytes:
     """At most ``limit`` bytes of a regular file, whatever its size says (``/proc`` says 0).
 
     Opened without blocking (a FIFO would wait for a writer) and checked to be a

@@ -309,7 +309,7 @@ def read(
         if real in seen:
             continue
         seen.add(real)
-        checked = check_file(Path(path), name, catalog, today, named=named)
+        checked = check_file(path, name, catalog, today, named=named)
         if checked is None:
             workspace.skipped += 1
             continue
@@ -356,7 +356,7 @@ def _scan(
     for index, (path, name, named) in enumerate(files_found):
         if progress is not None:
             progress("reading", index + 1, len(files_found))
-        checked = check_file(Path(path), name, catalog, today, named=named)
+        checked = check_file(path, name, catalog, today, named=named)
         if checked is None:
             skipped += 1
             continue
@@ -440,7 +440,7 @@ def read_lean(
     for index, (path, name, named) in enumerate(files_found):
         if progress is not None:
             progress("reading", index + 1, len(files_found))
-        checked = check_file(Path(path), name, catalog, today, named=named)
+        checked = check_file(path, name, catalog, today, named=named)
         if checked is None:
             skipped += 1
             continue
@@ -490,7 +490,7 @@ def _duplicate(name: str, line: int, column: int, subdomain: str, others: str) -
 
 
 def check_file(
-    path: Path, name: str, catalog: Catalog, today: dt.date, *, named: bool = True
+    path: Path | str, name: str, catalog: Catalog, today: dt.date, *, named: bool = True
 ) -> Checked | None:
     """Load and check one file; None for a file found in a directory that is not a zplan file."""
     if card_numbers(name):  # a name is input too: it would be echoed, and saved in plans

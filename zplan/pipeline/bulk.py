@@ -122,7 +122,7 @@ def _chunk(items: list[tuple[int, str, str, bool]]) -> list[dict[str, Any]]:
     ctx: Context = _CONTEXT["ctx"]
     store: Store = _CONTEXT["store"]
     checked = [
-        check_file(Path(path), name, ctx.catalog, ctx.today, named=named)
+        check_file(path, name, ctx.catalog, ctx.today, named=named)
         for _, path, name, named in items
     ]
     wanted = [c.desired.subdomain for c in checked if c is not None and c.desired is not None]
