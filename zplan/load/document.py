@@ -520,8 +520,10 @@ class _Builder:
         # The two commonest events (a scalar, the end of a mapping) are dealt with here, the
         # rest in ``handle``: this loop runs some fifty times a file.
         scalar_event, mapping_end, stack = yaml.ScalarEvent, yaml.MappingEndEvent, self.stack
+        mapping_start = yaml.MappingStartEvent
         try:
             get, handle, scalar, close = parser.get_event, self.handle, self.scalar, self.close
+            start = self.start
             while (found := get()) is not None:
                 kind = type(found)
                 if kind is scalar_event:
@@ -534,6 +536,9 @@ class _Builder:
                     scalar(found, line, column)
                 elif kind is mapping_end:
                     close(stack.pop())
+                elif kind is mapping_start:
+                    mark = found.start_mark
+                    start(found, True, mark.line + 1, mark.column + 1)
                 else:
                     handle(found)
         finally:
@@ -570,10 +575,13 @@ class _Builder:
             self.alias(event, line, column)
             return
         assert isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent))
+        self.start(event, isinstance(event, yaml.MappingStartEvent), line, column)
+
+    def start(self, event: yaml.CollectionStartEvent, is_map: bool, line: int, column: int) -> None:
+        """A mapping or a list begins."""
         self.count += 1
         tag = event.tag
         self.check_node(tag, line, column)
-        is_map = isinstance(event, yaml.MappingStartEvent)
         if tag not in (None, "!", _MAP if is_map else _SEQ):
             self.problem(
                 line,
