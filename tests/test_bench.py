@@ -90,3 +90,39 @@ def test_peer_command_lines_fit_their_room() -> None:
     assert all(sum(len(n) + 1 for n in batch) <= 150 for batch in batches)
     assert len(batches) == 100
     assert command_lines(["a" * 300], 150) == [["a" * 300]]  # too long alone: still run
+
+
+def test_compare_runs_two_versions_on_the_same_files() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "compare.py"),
+            *("HEAD", "--size", "20", "--rounds", "1", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(done.stdout)["figures"]
+    assert set(figures) == {
+        "floor",
+        "plan DIR, first purchases | checkout",
+        "plan DIR, first purchases | HEAD",
+        "plan DIR, no changes | checkout",
+        "plan DIR, no changes | HEAD",
+    }
+    assert all(f["cpu_s"] > 0 and f["x_floor"] > 0 for f in figures.values())
+
+
+def test_compare_names_a_revision_git_does_not_know() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "compare.py"), "no-such-revision", "--size", "5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "git archive no-such-revision:" in done.stderr
