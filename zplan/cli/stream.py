@@ -155,13 +155,13 @@ class MarkdownShape:
             for _ in figures:
                 pass
 
-        def rows(wanted: slice) -> list[str]:
+        def rows(wanted: int) -> list[str]:  # read until the first ``wanted`` are found
             found = (extra[4] for extra in plan.rows() if extra[4])
-            return list(islice(found, wanted.stop)) if wanted.stop else []
+            return list(islice(found, wanted)) if wanted else []
 
-        def blocks(wanted: slice) -> list[str]:
+        def blocks(wanted: int) -> list[str]:
             found = (block for block in plan.fragments() if block)  # "": no row, no block
-            return list(islice(found, wanted.stop)) if wanted.stop else []
+            return list(islice(found, wanted)) if wanted else []
 
         write(comment(plan.head, tally, rows, blocks))
 

@@ -473,10 +473,10 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
         if part.row:
             rows.append(part.row)
             blocks.append(block)
-    return comment(document, tally, rows.__getitem__, blocks.__getitem__, limit)
+    return comment(document, tally, lambda n: rows[:n], lambda n: blocks[:n], limit)
 
 
-Firsts = Callable[[slice], Sequence[str]]  # the first rows or details blocks, as many as asked
+Firsts = Callable[[int], Sequence[str]]  # the first n rows, or details blocks
 
 
 def comment(
@@ -522,10 +522,10 @@ def comment(
     return _assemble(
         head,
         TABLE_HEAD,
-        list(rows(slice(kept_rows))),
+        list(rows(kept_rows)),
         totals,
         tail,
-        list(blocks(slice(kept_details))),
+        list(blocks(kept_details)),
         footer,
         cut,
         shown - kept_rows,
