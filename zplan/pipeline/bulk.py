@@ -105,7 +105,7 @@ def _plan_one(
 
 
 class Shape(Protocol):
-    """How one account is written out (given by the command line: text or JSON)."""
+    """How one account is written out (given by the command line: text, JSON or markdown)."""
 
     def account(
         self, account: dict[str, Any], sums: Mapping[str, Any] | None = None
