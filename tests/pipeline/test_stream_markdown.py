@@ -37,6 +37,13 @@ def _streamed(zplan: Zplan, state: str, *paths: str) -> tuple[int, str]:
     return result.code, result.out
 
 
+def _workers(monkeypatch: pytest.MonkeyPatch, jobs: str, chunk: int) -> None:
+    """``jobs`` processes (1: none) for even a small plan, ``chunk`` files at a time."""
+    monkeypatch.setenv("ZPLAN_JOBS", jobs)
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 4)
+    monkeypatch.setattr(bulk, "CHUNK", chunk)
+
+
 def _gfm(text: str) -> str:
     from markdown_it import MarkdownIt
 
@@ -83,9 +90,7 @@ def fleet(many: Path, zplan: Zplan, state: str, tmp_path: Path) -> Path:  # noqa
 def test_the_streamed_comment_is_the_rendered_document(
     fleet: Path, state: str, zplan: Zplan, monkeypatch: pytest.MonkeyPatch, jobs: str
 ) -> None:
-    monkeypatch.setenv("ZPLAN_JOBS", jobs)
-    monkeypatch.setattr(bulk, "PARALLEL_FROM", 4)
-    monkeypatch.setattr(bulk, "CHUNK", 5)
+    _workers(monkeypatch, jobs, 5)
     code, streamed = _streamed(zplan, state, str(fleet))
     whole = _whole(state, [str(fleet)])
     assert code == 1  # the broken file and the duplicate pair
@@ -109,15 +114,13 @@ def test_several_currencies(
     tmp_path: Path, state: str, zplan: Zplan, monkeypatch: pytest.MonkeyPatch, jobs: str
 ) -> None:
     """A catalog priced in dollars and euros: a headline, a total and a forecast per currency."""
-    monkeypatch.setenv("ZPLAN_JOBS", jobs)
-    monkeypatch.setattr(bulk, "PARALLEL_FROM", 4)
-    monkeypatch.setattr(bulk, "CHUNK", 2)
+    _workers(monkeypatch, jobs, 2)
     catalog = str(EXAMPLES / "catalogs" / "acme-negotiated.yaml")
     fleet = tmp_path / "fleet"
     fleet.mkdir()
     acme = (EXAMPLES / "accounts" / "acme.yaml").read_text()
+    shutil.copy(EXAMPLES / "accounts" / "bluebird.yaml", fleet / "bluebird.yaml")
     for n in range(4):
-        shutil.copy(EXAMPLES / "accounts" / "bluebird.yaml", fleet / "bluebird.yaml")
         euro = acme.replace("currency: USD", "currency: EUR").replace(
             "subdomain: acme", f"subdomain: acme-eu{n}"
         )
@@ -184,9 +187,7 @@ def test_a_comment_too_long_is_cut_the_same_way(
     are cut, then the rows (the totals never are)."""
     fleet = tmp_path / "fleet"
     write_accounts(fleet, 1_200, 7)
-    monkeypatch.setenv("ZPLAN_JOBS", jobs)
-    monkeypatch.setattr(bulk, "PARALLEL_FROM", 4)
-    monkeypatch.setattr(bulk, "CHUNK", 50)
+    _workers(monkeypatch, jobs, 50)
     code, streamed = _streamed(zplan, state, str(fleet))
     assert code == 0
     assert streamed == _whole(state, [str(fleet)])
