@@ -271,3 +271,15 @@ def test_the_comment_of_a_big_directory_keeps_memory_flat(tmp_path: Path) -> Non
     # holds about what the text plan's does.
     assert markdown < text + 10_000, (markdown, text, whole)
     assert whole > markdown + 30_000, (markdown, text, whole)
+
+
+def test_a_live_account_with_its_change_order(tmp_path: Path) -> None:
+    """A live account: its details carry the banner and the owner's checklist."""
+    from tests.apply.orders_support import live_account, subscription
+
+    live = live_account(tmp_path)
+    more = {"suite": {"edition": "professional", "agents": 12, "addons": {"copilot": 5}}}
+    subscription(live.file, products=more)
+    streamed = live.ok("plan", "--format", "markdown", str(live.file), at=TODAY).out
+    assert streamed == _whole(live.state, [str(live.file)])
+    assert "#### What the owner will do" in streamed and "Live account" in streamed
