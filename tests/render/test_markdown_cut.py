@@ -13,8 +13,13 @@ from tests.conftest import EXAMPLES, TODAY, Zplan
 def _by_assembling(document: dict, limit: int) -> str:
     """The cut as it was made before: assemble, measure, drop one block or row, again."""
     original = markdown._fitting
+    shown = [a for a in document["accounts"] if markdown.piece(a).row]
+    rows = [markdown.piece(a).row for a in shown]
+    details = [markdown.details(a) for a in shown]
 
-    def tried(head, table_head, rows, totals, tail, details, footer, limit):  # type: ignore[no-untyped-def]
+    def tried(head, table_head, row_sizes, totals, tail, detail_sizes, footer, limit):  # type: ignore[no-untyped-def]
+        assert list(row_sizes) == [len(r) + 1 for r in rows]
+        assert list(detail_sizes) == [len(d) + 1 for d in details]
         kept_rows, kept_details, cut = len(rows), len(details), False
         while True:
             text = markdown._assemble(

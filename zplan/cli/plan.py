@@ -128,8 +128,8 @@ def plan_command(
 
     config = settings(ctx)
     more = extras(policy, policy_data, 12 if fmt == "markdown" else None)
-    if out is None and fmt in ("text", "json") and not more.active:
-        return _plan_streamed(config, paths, fmt, detailed_exitcode, live)
+    if out is None and fmt in ("text", "json", "markdown") and more.guard is None:
+        return _plan_streamed(config, paths, fmt, detailed_exitcode, live, more)
     with config.store() as store, StderrProgress() as progress:
         document = workflow.make_plan(
             paths,
@@ -163,16 +163,32 @@ def plan_command(
 
 
 def _plan_streamed(
-    config: Settings, paths: tuple[str, ...], fmt: str, detailed_exitcode: bool, live: Any
+    config: Settings,
+    paths: tuple[str, ...],
+    fmt: str,
+    detailed_exitcode: bool,
+    live: Any,
+    more: Any,
 ) -> int:
-    """A plan to show (text or JSON): written as it is planned, its accounts never all in memory."""
-    from zplan.cli.stream import JsonShape, TextShape, writer
+    """A plan to show (text, JSON or the markdown comment with its forecast): written as it
+    is planned, its accounts never all in memory."""
+    from zplan.cli.stream import JsonShape, MarkdownShape, Shape, TextShape, writer
     from zplan.pipeline import workflow
 
-    shape = TextShape(Style(config.color)) if fmt == "text" else JsonShape()
+    shape: Shape = JsonShape()
+    if fmt == "text":
+        shape = TextShape(Style(config.color))
+    elif fmt == "markdown":
+        shape = MarkdownShape(more.months, config.clock.today())
     with config.store() as store, StderrProgress() as progress:
         streamed = workflow.stream_plan(
-            paths, config, store, shape, progress=progress, live=live_settings(**live)
+            paths,
+            config,
+            store,
+            shape,
+            progress=progress,
+            live=live_settings(**live),
+            extras=more if more.active else None,
         )
     try:
         shape.write(streamed, writer())

@@ -100,15 +100,18 @@ def _plan_one(
             (account.get("observed") or {}).get("drift")
         )
         result["estimates"] = bool(account.get("estimates_used"))
-        result["fragment"], result["extra"] = shape.account(account)
+        result["fragment"], result["extra"] = shape.account(account, result.pop("sums", None))
     return result
 
 
 class Shape(Protocol):
-    """How one account is written out (given by the command line: text or JSON)."""
+    """How one account is written out (given by the command line: text, JSON or markdown)."""
 
-    def account(self, account: dict[str, Any]) -> tuple[str, list[str]]:
-        """The account's output fragment, and strings kept for the end (its summary row)."""
+    def account(
+        self, account: dict[str, Any], sums: Mapping[str, Any] | None = None
+    ) -> tuple[str, list[str]]:
+        """The account's output fragment, and strings kept for the end (its summary row);
+        ``sums``: its forecast's figures, when the plan has a forecast (``extras``)."""
         ...
 
 
@@ -297,13 +300,15 @@ def plan_stream(
     shape: Shape,
     progress: Progress | None = None,
     observing: Observing | None = None,
+    extras: Extras | None = None,
 ) -> Streamed:
     """The plan of every file under ``paths``, each account already in its output ``shape``.
 
     The same plan as ``plan_files`` (a test compares them), but no account's
     document is kept: workers send back the fragment, the parent spills it.
+    ``extras``: forecast months only (each account's figures go to the shape).
     """
-    found, problems, ctx = _prepare(paths, catalog, today, actor, None, observing, shape)
+    found, problems, ctx = _prepare(paths, catalog, today, actor, extras, observing, shape)
     spill = Spill()  # returned open (in the Streamed), closed by the caller
     flags = bytearray()  # per spilled account: 1 errors, 2 changes, 4 estimates
     first: dict[str, int] = {}  # subdomain -> the file that describes it (index in found)

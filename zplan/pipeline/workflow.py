@@ -99,9 +99,11 @@ def stream_plan(
     *,
     progress: Progress | None = None,
     live: LiveOptions | None = None,
+    extras: Extras | None = None,
 ) -> Streamed:
     """``make_plan`` for output that is written as it is planned (never saved, no policies):
-    each account already in its ``shape``, waiting in a temporary file (bulk.plan_stream)."""
+    each account already in its ``shape``, waiting in a temporary file (bulk.plan_stream).
+    ``extras``: forecast months (figures per account, summed by the shape)."""
     from zplan.apply.planfile import state_json
     from zplan.pipeline.bulk import plan_stream
 
@@ -116,6 +118,7 @@ def stream_plan(
         shape,
         progress,
         _observing(paths, settings, store, live),
+        extras,
     )
     streamed.head["state"] = state_json(store, store.trust(signatures=False))
     return streamed

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -270,8 +270,8 @@ def sums(forecast: AccountForecast) -> dict[str, Any]:
     }
 
 
-def sums_json(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per currency, the month-by-month totals of ``sums`` of several accounts."""
+def sums_json(parts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per currency, the month-by-month totals of ``sums`` of several accounts (read once)."""
     totals: dict[str, list[list[Decimal]]] = {}
     labels: dict[str, list[str]] = {}
     for part in parts:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+from array import array
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from itertools import accumulate
+from typing import Any, NamedTuple
 
 from zplan.diagnostics import printable
 from zplan.money import fmt
@@ -85,18 +88,79 @@ def html_code(text: str) -> str:
     return f"<code>{html.escape(_visible(text), quote=True)}</code>"
 
 
-def _headline(document: dict[str, Any]) -> list[str]:
-    per_currency: dict[str, list[Decimal]] = {}
-    for account in document["accounts"]:
-        totals = account["totals"]
-        sums = per_currency.setdefault(totals["currency"], [Decimal(0), Decimal(0), Decimal(0)])
-        sums[0] += Decimal(totals["recurring_before"]["monthly"])
-        sums[1] += Decimal(totals["recurring_after"]["monthly"])
-        sums[2] += Decimal(totals["due_now"]) + Decimal(totals.get("renewals_due", "0"))
-    if not per_currency:
+class Piece(NamedTuple):
+    """What the comment needs of one account, beside its details block (``details``)."""
+
+    currency: str
+    before: Decimal  # monthly, before the plan
+    after: Decimal  # monthly, after it
+    due: Decimal  # due now and pending renewals
+    row: str  # its table row; "" when it has nothing to show (no row, no details)
+    alerts: list[str]  # cancellations, scheduled changes, renewal charges (above the table)
+    estimated: list[str]  # the names of its estimated prices
+
+
+def piece(account: dict[str, Any]) -> Piece:
+    t = account["totals"]
+    currency = t["currency"]
+    before = Decimal(t["recurring_before"]["monthly"])
+    after = Decimal(t["recurring_after"]["monthly"])
+    due = Decimal(t["due_now"]) + Decimal(t.get("renewals_due", "0"))
+    row = ""
+    if _shown(account):
+        flag = " ⚠️" if account["diagnostics"] else ""
+        flag += " ⛔ cancelled" if _cancelled(account) else ""
+        row = (
+            f"| {code(account['subdomain'])}{flag} | {_money(before, currency)}/mo"
+            f"{_run_rate_cell(account)} | "
+            f"{_money(after, currency)}/mo | {_money(after - before, currency, signed=True)} | "
+            f"{_money(due, currency)} |"
+        )
+    estimated = list(account.get("estimated_prices") or [])
+    return Piece(currency, before, after, due, row, _account_alerts(account), estimated)
+
+
+class Tally:
+    """The comment's plan-wide parts, added up account by account in the plan's order.
+
+    It keeps what the whole comment needs and no account's text: sums per currency,
+    the first ``most`` alerts and their count, the estimated prices' names, and the
+    size of each shown account's row and details block (to find what fits).
+    """
+
+    def __init__(self, most: int = 20) -> None:
+        self.most = most
+        self.money: dict[str, list[Decimal]] = {}  # currency -> before, after, due
+        self.alerts: list[str] = []
+        self.alert_count = 0
+        self.unchanged = 0
+        self.estimated: list[str] = []
+        self.rows: array[int] = array("q")  # per shown account: its row's length, line end too
+        self.details: array[int] = array("q")  # per shown account: its details block's length
+
+    def add(self, piece: Piece, details_length: int) -> None:
+        """One account, with the length of its ``details`` text (0 when it has no row)."""
+        sums = self.money.setdefault(piece.currency, [Decimal(0)] * 3)
+        sums[0] += piece.before
+        sums[1] += piece.after
+        sums[2] += piece.due
+        room = self.most - len(self.alerts)
+        if room > 0:
+            self.alerts += piece.alerts[:room]
+        self.alert_count += len(piece.alerts)
+        self.estimated += [n for n in piece.estimated if n not in self.estimated]
+        if not piece.row:
+            self.unchanged += 1
+            return
+        self.rows.append(len(piece.row) + 1)
+        self.details.append(details_length + 1)
+
+
+def _headline(tally: Tally) -> list[str]:
+    if not tally.money:
         return ["### zplan: no accounts planned"]
     lines = []
-    for currency, (before, after, due) in sorted(per_currency.items()):
+    for currency, (before, after, due) in sorted(tally.money.items()):
         delta = after - before
         percent = (
             "" if before == 0 else f" ({'+' if delta >= 0 else ''}{delta / before * 100:.2f}%)"
@@ -114,38 +178,24 @@ def _headline(document: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _table(document: dict[str, Any]) -> tuple[list[str], int]:
-    rows = ["| Account | Previous | New | Diff | Due now |", "| --- | ---: | ---: | ---: | ---: |"]
-    unchanged = 0
-    totals: dict[str, list[Decimal]] = {}
-    for account in document["accounts"]:
-        t = account["totals"]
-        currency = t["currency"]
-        before = Decimal(t["recurring_before"]["monthly"])
-        after = Decimal(t["recurring_after"]["monthly"])
-        due = Decimal(t["due_now"]) + Decimal(t.get("renewals_due", "0"))
-        sums = totals.setdefault(currency, [Decimal(0)] * 3)
-        sums[0] += before
-        sums[1] += after
-        sums[2] += due
-        if not _shown(account):
-            unchanged += 1
-            continue
-        flag = " ⚠️" if account["diagnostics"] else ""
-        flag += " ⛔ cancelled" if _cancelled(account) else ""
-        rows.append(
-            f"| {code(account['subdomain'])}{flag} | {_money(before, currency)}/mo"
-            f"{_run_rate_cell(account)} | "
-            f"{_money(after, currency)}/mo | {_money(after - before, currency, signed=True)} | "
-            f"{_money(due, currency)} |"
-        )
-    for currency, (before, after, due) in sorted(totals.items()):
-        rows.append(
-            f"| **Total ({inert(currency)})** | **{_money(before, currency)}/mo** | "
-            f"**{_money(after, currency)}/mo** | **{_money(after - before, currency, signed=True)}**"
-            f" | **{_money(due, currency)}** |"
-        )
-    return rows, unchanged
+TABLE_HEAD = [
+    "| Account | Previous | New | Diff | Due now |",
+    "| --- | ---: | ---: | ---: | ---: |",
+]
+
+
+def _total_rows(tally: Tally) -> list[str]:
+    return [
+        f"| **Total ({inert(currency)})** | **{_money(before, currency)}/mo** | "
+        f"**{_money(after, currency)}/mo** | **{_money(after - before, currency, signed=True)}**"
+        f" | **{_money(due, currency)}** |"
+        for currency, (before, after, due) in sorted(tally.money.items())
+    ]
+
+
+def details(account: dict[str, Any]) -> str:
+    """The account's ``<details>`` block (for accounts with a row), as one text."""
+    return "\n".join(_details(account))
 
 
 def _details(account: dict[str, Any]) -> list[str]:
@@ -355,63 +405,87 @@ def _money_summary(account: dict[str, Any], currency: str) -> list[str]:
     return out
 
 
-def _alerts(document: dict[str, Any], most: int = 20) -> list[str]:
-    """Cancellations, scheduled changes and pending renewal charges, above the table."""
+def _account_alerts(account: dict[str, Any]) -> list[str]:
+    """An account's cancellations, scheduled changes and pending renewal charges."""
     alerts = []
-    for account in document["accounts"]:
-        currency = account["totals"]["currency"]
-        name = code(account["subdomain"])
-        for item in account.get("scheduled") or []:
-            if item["kind"] == "cancel":
-                alerts.append(
-                    f"> ⛔ **{name} is cancelled: the subscription ends on "
-                    f"{item['effective_on']}; nothing renews.**"
-                )
-        for change in account["changes"]:
-            if change["kind"] == "cancel":
-                alerts.append(
-                    f"> ⛔ **This plan cancels {name}: the subscription ends on "
-                    f"{change['effective_on']}.**"
-                )
-        staying = [
-            i
-            for i in account.get("scheduled") or []
-            if i["kind"] != "cancel" and i["outcome"] == "stays"
-        ]
-        if staying:
-            listed = ", ".join(
-                f"{code(i['address'])} {inert(_short(i['today']))} → {inert(_short(i['at_renewal']))}"
-                for i in staying[:3]
-            )
-            more = f" and {len(staying) - 3} more" if len(staying) > 3 else ""
+    currency = account["totals"]["currency"]
+    name = code(account["subdomain"])
+    for item in account.get("scheduled") or []:
+        if item["kind"] == "cancel":
             alerts.append(
-                f"> 📅 {name}: scheduled for the renewal on {staying[0]['effective_on']}: "
-                f"{listed}{more}."
+                f"> ⛔ **{name} is cancelled: the subscription ends on "
+                f"{item['effective_on']}; nothing renews.**"
             )
-        renewals = Decimal(account["totals"].get("renewals_due", "0"))
-        if renewals:
+    for change in account["changes"]:
+        if change["kind"] == "cancel":
             alerts.append(
-                f"> 🔁 **{name}: pending renewals of {_money(renewals, currency)} are charged "
-                "with the apply.**"
+                f"> ⛔ **This plan cancels {name}: the subscription ends on "
+                f"{change['effective_on']}.**"
             )
-    if len(alerts) > most:
-        alerts = [*alerts[:most], f"> … and {len(alerts) - most} more (see below)."]
-    return [*[f"{a}\n" for a in alerts]] if alerts else []
+    staying = [
+        i
+        for i in account.get("scheduled") or []
+        if i["kind"] != "cancel" and i["outcome"] == "stays"
+    ]
+    if staying:
+        listed = ", ".join(
+            f"{code(i['address'])} {inert(_short(i['today']))} → {inert(_short(i['at_renewal']))}"
+            for i in staying[:3]
+        )
+        more = f" and {len(staying) - 3} more" if len(staying) > 3 else ""
+        alerts.append(
+            f"> 📅 {name}: scheduled for the renewal on {staying[0]['effective_on']}: "
+            f"{listed}{more}."
+        )
+    renewals = Decimal(account["totals"].get("renewals_due", "0"))
+    if renewals:
+        alerts.append(
+            f"> 🔁 **{name}: pending renewals of {_money(renewals, currency)} are charged "
+            "with the apply.**"
+        )
+    return alerts
 
 
-def _estimated(document: dict[str, Any]) -> str:
+def _alerts(tally: Tally) -> list[str]:
+    """Above the table: the first alerts of the plan, and how many more there are."""
+    alerts = tally.alerts
+    if tally.alert_count > tally.most:
+        alerts = [*alerts, f"> … and {tally.alert_count - tally.most} more (see below)."]
+    return [f"{a}\n" for a in alerts]
+
+
+def _estimated(document: dict[str, Any], tally: Tally) -> str:
     if not document["catalog"]["estimates_used"]:
         return ""
-    names: list[str] = []
-    for account in document["accounts"]:
-        names += [n for n in account.get("estimated_prices") or [] if n not in names]
-    listed = f" ({', '.join(names)})" if names else ""
+    listed = f" ({', '.join(tally.estimated)})" if tally.estimated else ""
     return f" · some prices are estimates{listed}"
 
 
 def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
     """The comment; detail blocks are dropped from the end until it fits under ``limit``."""
-    head = [MARKER, *markdown_banner(document), *_headline(document), "", *_alerts(document)]
+    tally = Tally()
+    rows: list[str] = []
+    blocks: list[str] = []
+    for account in document["accounts"]:
+        part = piece(account)
+        block = details(account) if part.row else ""
+        tally.add(part, len(block))
+        if part.row:
+            rows.append(part.row)
+            blocks.append(block)
+    return comment(document, tally, lambda n: rows[:n], lambda n: blocks[:n], limit)
+
+
+Firsts = Callable[[int], Sequence[str]]  # the first n rows, or details blocks
+
+
+def comment(
+    document: dict[str, Any], tally: Tally, rows: Firsts, blocks: Firsts, limit: int = LIMIT
+) -> str:
+    """The comment of a plan (``document``, its accounts summed in ``tally``): ``rows`` and
+    ``blocks`` give the first shown accounts' rows and details (only those that fit are
+    asked for). The whole document and the streamed plan (zplan.cli.stream) both end here."""
+    head = [MARKER, *markdown_banner(document), *_headline(tally), "", *_alerts(tally)]
     if not document.get("applyable", True):
         head += ["> ❌ **This plan has errors and cannot be applied.**", ""]
     for d in document.get("diagnostics", []):
@@ -421,10 +495,9 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
         )
     if document.get("diagnostics"):
         head.append("")
-    table, unchanged = _table(document)
     tail = []
-    if unchanged:
-        tail.append(f"{unchanged} account{'s' * (unchanged != 1)} without changes.")
+    if tally.unchanged:
+        tail.append(f"{tally.unchanged} account{'s' * (tally.unchanged != 1)} without changes.")
     if document.get("unmanaged"):
         tail.append(
             f"Unmanaged accounts (in the store, described by no file; never changed): "
@@ -435,33 +508,28 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
         "",
         f"<sub>zplan {document.get('zplan_version', '')} · priced on "
         f"{document['priced_on']} · catalog {code(document['catalog']['id'])}"
-        f"{inert(_estimated(document))}"
+        f"{inert(_estimated(document, tally))}"
         "</sub>",
         "",
     ]
-    details: list[list[str]] = []
-    for account in document["accounts"]:
-        if _shown(account):
-            details.append(_details(account))
     # Totals always fit: cut table rows (never the totals) and detail blocks as needed.
-    body_rows = table[2:]
-    total_rows = [r for r in body_rows if r.startswith("| **Total")]
-    account_rows = [r for r in body_rows if not r.startswith("| **Total")]
+    totals = _total_rows(tally)
     kept_rows, kept_details = _fitting(
-        head, table[:2], account_rows, total_rows, tail, details, footer, limit
+        head, TABLE_HEAD, tally.rows, totals, tail, tally.details, footer, limit
     )
-    cut = (kept_rows, kept_details) != (len(account_rows), len(details))
+    shown = len(tally.rows)
+    cut = (kept_rows, kept_details) != (shown, shown)
     return _assemble(
         head,
-        table[:2],
-        account_rows[:kept_rows],
-        total_rows,
+        TABLE_HEAD,
+        list(rows(kept_rows)),
+        totals,
         tail,
-        details[:kept_details],
+        list(blocks(kept_details)),
         footer,
         cut,
-        len(account_rows) - kept_rows,
-        len(details) - kept_details,
+        shown - kept_rows,
+        shown - kept_details,
         limit,
     )
 
@@ -469,26 +537,23 @@ def render_markdown(document: dict[str, Any], limit: int = LIMIT) -> str:
 def _fitting(
     head: list[str],
     table_head: list[str],
-    rows: list[str],
+    rows: Sequence[int],
     totals: list[str],
     tail: list[str],
-    details: list[list[str]],
+    details: Sequence[int],
     footer: list[str],
     limit: int,
 ) -> tuple[int, int]:
     """How many table rows and detail blocks fit under ``limit``: detail blocks are dropped
-    from the end first, then rows. The length of each candidate comes from running sums,
-    not from assembling it (a plan of thousands of new accounts would take minutes)."""
+    from the end first, then rows. ``rows`` and ``details`` are their lengths, line ends
+    included. The length of each candidate comes from running sums, not from assembling it
+    (a plan of thousands of new accounts would take minutes)."""
 
     def size(lines: list[str]) -> int:
         return sum(len(line) + 1 for line in lines)
 
-    row_sums = [0]
-    for row in rows:
-        row_sums.append(row_sums[-1] + len(row) + 1)
-    detail_sums = [0]
-    for block in details:
-        detail_sums.append(detail_sums[-1] + size(block))
+    row_sums = [0, *accumulate(rows)]
+    detail_sums = [0, *accumulate(details)]
     fixed = size([*head, *table_head, *totals, ""]) + size([*tail, ""]) + size(footer) - 1
 
     def length(kept_rows: int, kept_details: int, cut: bool) -> int:
@@ -515,7 +580,7 @@ def _assemble(
     rows: list[str],
     totals: list[str],
     tail: list[str],
-    details: list[list[str]],
+    details: list[str],
     footer: list[str],
     cut: bool,
     cut_rows: int,
@@ -524,8 +589,7 @@ def _assemble(
 ) -> str:
     rows_note, details_note = _notes(cut, cut_rows, cut_details, limit, split=True)
     out = [*head, *table_head, *rows, *totals, "", *rows_note, *tail, ""]
-    for block in details:
-        out += block
+    out += details  # each block one text of several lines
     out += [*details_note, *footer]
     return "\n".join(out)
 
