@@ -75,3 +75,17 @@ def test_add_months_clamps_only_past_the_28th() -> None:
     assert add_months(dt.date(2026, 1, 31), 1, 31) == dt.date(2026, 2, 28)
     assert add_months(dt.date(2027, 12, 29), 2, 29) == dt.date(2028, 2, 29)
     assert add_months(dt.date(2026, 2, 28), 1, 31) == dt.date(2026, 3, 31)
+
+
+@SETTINGS
+@given(config=configs())
+def test_hints_worked_out_once_are_the_hints_of_each_price_book(config: Config) -> None:
+    from zplan.load.catalog import load_catalog
+    from zplan.plan.planner import _hints, _hints_of
+
+    from tests.conftest import EXAMPLES
+
+    negotiated = load_catalog(EXAMPLES / "catalogs" / "acme-negotiated.yaml")
+    for catalog in (CATALOG, negotiated, CATALOG):  # the cache is keyed by the price book
+        assert _hints_of(catalog, config, CURRENCY) == tuple(_hints(catalog, config, CURRENCY))
+        assert _hints_of(catalog, config, CURRENCY) == tuple(_hints(catalog, config, CURRENCY))
