@@ -60,8 +60,12 @@ def zplan(tree: Path, *args: str) -> tuple[list[str], dict[str, str]]:
 def compare(revision: str, size: int, rounds: int, seed: int, work: Path) -> dict[str, Any]:
     old = export(revision, work / "old")
     trees = {"checkout": ROOT, revision: old}
-    for tree in trees.values():
+    for name, tree in trees.items():
         compileall.compile_dir(tree / "zplan", quiet=1)
+        _, env = zplan(tree)
+        found = run([sys.executable, "-c", "import zplan; print(zplan.__file__)"], env, work)
+        if not found.out.strip().startswith(str(tree)):
+            raise SystemExit(f"{name}: python imports {found.out.strip()}, not the tree {tree}")
     directory, _ = cached_tree(size, seed)
     made = run([*zplan_cmd(), "keygen", str(work / "apply.key")])  # signs the audit entries
     if made.code != 0:
@@ -78,11 +82,13 @@ def compare(revision: str, size: int, rounds: int, seed: int, work: Path) -> dic
     }
     cpu: dict[str, list[float]] = {"floor": []}
     for _ in range(rounds):
-        cpu["floor"].append(run(floor_command(directory)).cpu)
+        cpu["floor"].append(run(floor_command(directory), cwd=work).cpu)
         for label, args in commands.items():
             for name, tree in trees.items():
                 argv, env = zplan(tree, *args)
-                result = run(argv, env=os.environ | env)
+                # Run from the work directory: Python puts the current directory first on
+                # sys.path, so run from the checkout, every version would be the checkout.
+                result = run(argv, env=os.environ | env, cwd=work)
                 if result.code not in (0, 2):
                     raise SystemExit(
                         f"{name}: {label} failed ({result.code}):\n{result.out[-2000:]}"
