@@ -24,7 +24,7 @@ from zplan.plan.pricing import (
     term_end,
 )
 
-from tests.plan.test_properties import CATALOG, CURRENCY, SETTINGS, configs, days
+from tests.plan.test_properties import CATALOG, CURRENCY, SETTINGS, configs, days, promo_codes
 
 
 @SETTINGS
@@ -89,3 +89,19 @@ def test_hints_worked_out_once_are_the_hints_of_each_price_book(config: Config) 
     for catalog in (CATALOG, negotiated, CATALOG):  # the cache is keyed by the price book
         assert _hints_of(catalog, config, CURRENCY) == tuple(_hints(catalog, config, CURRENCY))
         assert _hints_of(catalog, config, CURRENCY) == tuple(_hints(catalog, config, CURRENCY))
+
+
+@SETTINGS
+@given(config=configs(), day=days, code=promo_codes)
+def test_a_first_purchases_renewal_figure_from_its_lines_is_the_figure(
+    config: Config, day: dt.date, code: str | None
+) -> None:
+    from zplan.model import PromotionRecord
+
+    end = term_end(day, config.cycle, day)
+    lines = full_cycle_lines(CATALOG, config, CURRENCY, "purchase", day, end)
+    terms = CATALOG.promotion(code) if code else None
+    for record in (None, None if terms is None else PromotionRecord(terms, day, config.cycle)):
+        assert recurring(CATALOG, config, CURRENCY, end, record, lines) == recurring(
+            CATALOG, config, CURRENCY, end, record
+        )

@@ -512,7 +512,7 @@ def _first_purchase(
         config_sha256=desired.sha256,
     )
     before_rec = Recurring(config.cycle, ZERO, ZERO)
-    after_rec = recurring(ctx.catalog, config, desired.currency, end, priced.promotion)
+    after_rec = recurring(ctx.catalog, config, desired.currency, end, priced.promotion, lines)
     return changes, priced.invoice, after, before_rec, after_rec, None
 
 

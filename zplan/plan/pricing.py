@@ -269,21 +269,32 @@ def full_cycle_lines(
 
 
 def recurring(
-    catalog: Catalog, config: Config, currency: str, day: dt.date, promotion: PromotionRecord | None
+    catalog: Catalog,
+    config: Config,
+    currency: str,
+    day: dt.date,
+    promotion: PromotionRecord | None,
+    lines: list[InvoiceLine] | None = None,
 ) -> Recurring:
-    """The renewal invoice of ``config`` on ``day``, promotions included, balance left out."""
+    """The renewal invoice of ``config`` on ``day``, promotions included, balance left out.
+
+    ``lines``: ``config``'s full-cycle lines when the caller has them (a first purchase's
+    invoice): the renewal's amounts are theirs, and are not worked out again."""
     if config.cancelled or not config.products:
         return Recurring(config.cycle, ZERO, ZERO)
     promotion = end_promotion_if_due(promotion, day, config.cycle)
     if promotion is None or not promotion_applies(promotion, day, config.cycle, True):
         # Nothing discounts it (most accounts): the sum of the rounded lines, as
         # price_invoice would make it, without the invoice (every account planned runs this).
-        amounts = cycle_amounts(catalog, config, currency, config.cycle)
-        per_cycle = sum((round_money(amount, currency) for amount in amounts), ZERO)
+        if lines is not None:
+            per_cycle = sum((line.amount for line in lines), ZERO)
+        else:
+            amounts = cycle_amounts(catalog, config, currency, config.cycle)
+            per_cycle = sum((round_money(amount, currency) for amount in amounts), ZERO)
     else:
         end = term_end(day, config.cycle, day)
-        # Only the totals are used: no descriptions.
-        lines = full_cycle_lines(catalog, config, currency, "renewal", day, end, describe=False)
+        if lines is None:  # only the totals are used: no descriptions
+            lines = full_cycle_lines(catalog, config, currency, "renewal", day, end, describe=False)
         priced = price_invoice(
             day=day,
             cycle=config.cycle,
