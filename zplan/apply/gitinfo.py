@@ -9,9 +9,11 @@ per repository.
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 
@@ -29,34 +31,76 @@ def _git(directory: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def commits_for(paths: Sequence[str], env_commit: str | None) -> dict[str, dict[str, Any]]:
+class GitCache:
+    """What stays true for a whole apply, asked of git once: each directory's work tree
+    (``rev-parse --show-toplevel``) and each work tree's ``HEAD``. An apply that writes
+    in runs of accounts passes the same cache to every run."""
+
+    def __init__(self) -> None:
+        self.tops: dict[str, str | None] = {}  # real directory -> its work tree's top
+        self.heads: dict[str, str] = {}  # top -> HEAD ("" when git has none)
+        self.real: dict[str, str] = {}  # directory as given -> its real path
+
+
+def commits_for(
+    paths: Sequence[str], env_commit: str | None, cache: GitCache | None = None
+) -> dict[str, dict[str, Any]]:
     """For each path: ``git_commit``, ``file_commit`` and ``file_dirty`` (where git knows)."""
+    cache = cache if cache is not None else GitCache()
     result: dict[str, dict[str, Any]] = {
         path: {"git_commit": env_commit, "file_commit": None} for path in paths
     }
-    repos: dict[Path, dict[str, str]] = {}  # toplevel -> {path relative to it: given path}
-    tops: dict[Path, Path | None] = {}
+    repos: dict[str, dict[str, str]] = {}  # toplevel -> {path relative to it: given path}
     for path in paths:
-        file = Path(path)
-        if not file.is_file():
+        located = _located(path, cache)
+        if located is None:
             continue
-        directory = file.resolve().parent
-        if directory not in tops:
-            out = _git(directory, "rev-parse", "--show-toplevel")
-            tops[directory] = Path(out.strip()).resolve() if out else None
-        top = tops[directory]
+        directory, name = located
+        if directory not in cache.tops:
+            out = _git(Path(directory), "rev-parse", "--show-toplevel")
+            cache.tops[directory] = str(Path(out.strip()).resolve()) if out else None
+        top = cache.tops[directory]
         if top is not None:
-            repos.setdefault(top, {})[file.resolve().relative_to(top).as_posix()] = path
+            inside = PurePosixPath(directory).relative_to(top).as_posix()
+            relative = name if inside == "." else f"{inside}/{name}"
+            repos.setdefault(top, {})[relative] = path
     for top, files in repos.items():
-        head = env_commit or (_git(top, "rev-parse", "--verify", "-q", "HEAD") or "").strip()
-        last = _last_commits(top, list(files))
-        dirty = _dirty(top, list(files))
+        head = env_commit
+        if not head:
+            if top not in cache.heads:
+                cache.heads[top] = (
+                    _git(Path(top), "rev-parse", "--verify", "-q", "HEAD") or ""
+                ).strip()
+            head = cache.heads[top]
+        last = _last_commits(Path(top), list(files))
+        dirty = _dirty(Path(top), list(files))
         for relative, given in files.items():
             info = result[given]
             info["git_commit"] = head or None
             info["file_commit"] = last.get(relative)
             info["file_dirty"] = relative in dirty
     return result
+
+
+def _located(path: str, cache: GitCache) -> tuple[str, str] | None:
+    """(real directory, name) of a regular file, as ``Path(path).resolve()`` gives them;
+    None when ``path`` is not a file. A file that is not a symbolic link is in its
+    directory's real path: each directory is resolved once, not each file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISLNK(mode):
+        if not os.path.isfile(path):
+            return None
+        return os.path.split(str(Path(path).resolve()))  # type: ignore[return-value]
+    if not stat.S_ISREG(mode):
+        return None
+    given, name = os.path.split(path)
+    real = cache.real.get(given)
+    if real is None:
+        real = cache.real[given] = str(Path(given or ".").resolve())
+    return real, name
 
 
 def _last_commits(top: Path, files: list[str]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from zplan.apply.gitinfo import commits_for
+from zplan.apply.gitinfo import GitCache, commits_for
 from zplan.apply.planfile import (
     account_json,
     change_json,
@@ -201,11 +201,13 @@ def write_plans(
     signer: Signer,
     audit_extra: Mapping[str, Mapping[str, Any]] | None = None,
     max_age_days: int = 7,
+    git_cache: GitCache | None = None,
 ) -> Outcome:
     """Write every account's plan, each in its own transaction (locks already held).
 
     A live account gets a change order instead of a charge (apply/orders.py); an open
-    change order refuses the whole apply before anything is written.
+    change order refuses the whole apply before anything is written. ``git_cache``: what
+    git said of the files' directories in an earlier run of the same apply.
     """
     from zplan.apply import orders
 
@@ -216,7 +218,7 @@ def write_plans(
         if plan.writes and waiting is not None and not waiting.expired(today):
             assert plan.prior is not None
             raise orders.open_order_refusal(plan.prior, today)
-    git = commits_for([p.path for p in plans if p.changes], provenance.env_commit)
+    git = commits_for([p.path for p in plans if p.changes], provenance.env_commit, git_cache)
     for plan in plans:
         if not plan.writes:
             outcome.unchanged.append(plan.subdomain)
@@ -428,6 +430,7 @@ class Session:
             if refusal is not None:
                 raise refusal
         outcome = Outcome(plan_id=lean.plan_id)
+        git = GitCache()  # each directory's work tree and HEAD, asked once for all the runs
         for start in range(0, len(lean.entries), chunk):
             part = lean.entries[start : start + chunk]
             stored = self.store.accounts([d.subdomain for d, _ in part])
@@ -453,6 +456,7 @@ class Session:
                     self.signer,
                     None,
                     self.order_max_age,
+                    git,
                 )
             except StateError as exc:
                 if outcome.applied:  # say what the earlier runs wrote too

@@ -16,6 +16,7 @@ import enum
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -32,8 +33,15 @@ NO_STORE_HINT = (
 )
 
 
+# One encoder for every canonical text (the same output as json.dumps with these
+# arguments; built once, not per call). Stored values are trees, never cyclic.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+).encode
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL(value)
 
 
 def sha256_text(text: str) -> str:
@@ -525,11 +533,23 @@ def audit_row(
     entry["state_sha256"] = sha256_text(state)
     entry["invoice_sha256"] = None if invoice is None else sha256_text(invoice)
     entry["previous_hash"] = previous_hash
-    return canonical(entry), chain_hash(previous_hash, entry)
+    text = canonical(entry)
+    return text, sha256_text(previous_hash + text)  # chain_hash, serialised once
 
 
 def timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_STAMPED: list[Any] = [None, ""]  # (second, its timestamp) last formatted
+
+
+def machine_timestamp() -> str:
+    """``timestamp(datetime.now(UTC))``: the machine's clock, formatted once a second."""
+    second = int(time.time())
+    if second != _STAMPED[0]:
+        _STAMPED[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))]
+    return str(_STAMPED[1])
 
 
 _VERSIONS_SQL = (
@@ -592,6 +612,11 @@ _WRITE_PARTS = {
         "FROM applied_plans WHERE plan_id = ? AND subdomain = ?",
     ),
 }
+
+
+def _by_number(row: Sequence[Any]) -> int:
+    """A part's row order: its number (serial), a row without one first."""
+    return -1 if row[1] is None else int(row[1])
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
@@ -676,6 +701,10 @@ class SqlStore(Store):
         with self._read_tx() as cur:
             return self._now(cur)
 
+    def _timestamp(self, cur: Any) -> str:
+        """``timestamp(self._now(cur))``: the store's clock as an entry records it."""
+        return timestamp(self._now(cur))
+
     def write(
         self,
         subdomain: str,
@@ -713,7 +742,7 @@ class SqlStore(Store):
                     hint="nothing was written",
                 )
             now = parts.get("now")
-            created_at = now[0][3] if now else timestamp(self._now(cur))
+            created_at = now[0][3] if now else self._timestamp(cur)
             trust_serial, trust_hash = trust.head
             extra = {
                 "time": created_at,
@@ -810,20 +839,34 @@ class SqlStore(Store):
         ``writing`` adds what a write checks besides: the key registry, whether the store
         was moved, whether ``plan_id`` was applied to the account, and the store's clock.
         """
-        statements = list(_PARTS.values())
+        query = self._parts_query(writing)
         params: list[Any] = [subdomain] * len(_PARTS)
         if writing:
-            statements += _WRITE_PARTS.values()
             params += [plan_id, subdomain]
-            if self._NOW_SQL is not None:
-                statements.append(self._NOW_SQL)
         parts: dict[str, list[Any]] = {}
-        query = " UNION ALL ".join(statements)  # _PARTS' constants, values as placeholders
-        for row in self._rows(cur, query, params):  # noqa: S608, RUF100 - reviewed
-            parts.setdefault(row[0], []).append(row)
+        for row in self._rows(cur, query, params):
+            found = parts.get(row[0])
+            if found is None:
+                parts[row[0]] = [row]
+            else:
+                found.append(row)
         for rows in parts.values():
-            rows.sort(key=lambda r: -1 if r[1] is None else int(r[1]))
+            if len(rows) > 1:
+                rows.sort(key=_by_number)
         return parts
+
+    def _parts_query(self, writing: bool) -> str:
+        """_read_parts' query: the same text every time (the driver prepares it once)."""
+        cached: dict[bool, str] = self.__dict__.setdefault("_parts_queries", {})
+        query = cached.get(writing)
+        if query is None:
+            statements = list(_PARTS.values())
+            if writing:
+                statements += _WRITE_PARTS.values()
+                if self._NOW_SQL is not None:
+                    statements.append(self._NOW_SQL)
+            query = cached[writing] = " UNION ALL ".join(statements)  # constants only
+        return query
 
     def _snapshot_of(self, subdomain: str, parts: dict[str, list[Any]]) -> AuditSnapshot:
         """The AuditSnapshot of an account's rows as _read_parts read them."""

@@ -21,7 +21,14 @@ from urllib.parse import quote
 
 from zplan.errors import LockHeld, StateError
 from zplan.state import files
-from zplan.state.base import MIGRATIONS, LockInfo, Mode, SqlStore, holder_details
+from zplan.state.base import (
+    MIGRATIONS,
+    LockInfo,
+    Mode,
+    SqlStore,
+    holder_details,
+    machine_timestamp,
+)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -172,6 +179,9 @@ class SqliteStore(SqlStore):
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
+
+    def _timestamp(self, cur: Any) -> str:
+        return machine_timestamp()  # the store's clock is the machine's (SqlStore._now)
 
     def _migrate(self) -> None:
         known = self.conn.execute(
