@@ -93,7 +93,7 @@ def _located(path: str, cache: GitCache) -> tuple[str, str] | None:
     if stat.S_ISLNK(mode):
         if not os.path.isfile(path):
             return None
-        return os.path.split(str(Path(path).resolve()))  # type: ignore[return-value]
+        return os.path.split(str(Path(path).resolve()))
     if not stat.S_ISREG(mode):
         return None
     given, name = os.path.split(path)
