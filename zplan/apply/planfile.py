@@ -155,12 +155,15 @@ def change_json(change: Change, currency: str) -> dict[str, Any]:
     return data
 
 
-def invoice_json(invoice: Invoice, currency: str) -> dict[str, Any]:
+def invoice_json(
+    invoice: Invoice, currency: str, lines: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """``lines``: its lines' JSON when the caller has made them already (``line_json``)."""
     return {
         "date": invoice.date.isoformat(),
         "cycle": invoice.cycle.value,
         "kind": invoice.kind,
-        "lines": [line_json(line, currency) for line in invoice.lines],
+        "lines": [line_json(line, currency) for line in invoice.lines] if lines is None else lines,
         "subtotal": _money(invoice.subtotal, currency),
         "balance_applied": _money(invoice.balance_applied, currency),
         "balance_created": _money(invoice.balance_created, currency),

@@ -104,9 +104,18 @@ def versions_for(
     catalog: Catalog,
     git: dict[str, dict[str, Any]] | None = None,
     extra: Mapping[str, Any] | None = None,
+    *,
+    now: str | None = None,
+    shown: Mapping[str, Any] | None = None,
 ) -> list[VersionWrite]:
-    """What an apply writes for one account: pending renewals, then the apply version."""
-    now = clock.timestamp()
+    """What an apply writes for one account: pending renewals, then the apply version.
+
+    ``now``: the clock's timestamp, when the caller has it (the store stamps each
+    version with its own clock anyway). ``shown``: the account's JSON as the plan
+    showed it (``account_json`` of this very plan), whose invoice lines and changes
+    are then not made again.
+    """
+    now = now or clock.timestamp()
     priced_on = clock.today().isoformat()
     currency = plan.currency
     base: dict[str, Any] = {
@@ -132,11 +141,19 @@ def versions_for(
     if plan.changes:
         assert result is not None and plan.invoice is not None
         account = result._replace(lineage=lineage)
-        invoice = _stored_invoice(invoice_json(plan.invoice, currency), account, plan_id)
+        lines = None if shown is None else shown["invoice"]["lines"]
+        invoice = _stored_invoice(invoice_json(plan.invoice, currency, lines), account, plan_id)
+        changes = (
+            [change_json(c, currency) for c in plan.changes]
+            if shown is None
+            else [dict(c) for c in shown["changes"]]
+        )
         audit = {
             **base,
             "lineage": lineage,
-            "changes": [_audited(c, plan) for c in plan.changes],
+            "changes": [
+                _audited(c, made, plan) for c, made in zip(plan.changes, changes, strict=True)
+            ],
             "amounts": {
                 "currency": currency,
                 "due_now": invoice["total"],
@@ -152,9 +169,9 @@ def versions_for(
     return writes
 
 
-def _audited(change: Change, plan: AccountPlan) -> dict[str, Any]:
-    """A change as the audit log keeps it: a payment reference only as its hash."""
-    entry = change_json(change, plan.currency)
+def _audited(change: Change, entry: dict[str, Any], plan: AccountPlan) -> dict[str, Any]:
+    """A change as the audit log keeps it (``entry``: its ``change_json``, a copy of its
+    own): a payment reference only as its hash."""
     if change.address == "billing.payment_ref":
 
         def ref_of(account: Account | None) -> dict[str, str] | None:
@@ -202,12 +219,14 @@ def write_plans(
     audit_extra: Mapping[str, Mapping[str, Any]] | None = None,
     max_age_days: int = 7,
     git_cache: GitCache | None = None,
+    shown: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Outcome:
     """Write every account's plan, each in its own transaction (locks already held).
 
     A live account gets a change order instead of a charge (apply/orders.py); an open
     change order refuses the whole apply before anything is written. ``git_cache``: what
-    git said of the files' directories in an earlier run of the same apply.
+    git said of the files' directories in an earlier run of the same apply; ``shown``:
+    each account's JSON as the plan showed it (see ``versions_for``).
     """
     from zplan.apply import orders
 
@@ -219,13 +238,24 @@ def write_plans(
             assert plan.prior is not None
             raise orders.open_order_refusal(plan.prior, today)
     git = commits_for([p.path for p in plans if p.changes], provenance.env_commit, git_cache)
+    now = clock.timestamp()  # for the versions; the store stamps each with its own clock
     for plan in plans:
         if not plan.writes:
             outcome.unchanged.append(plan.subdomain)
             continue
         expected = None if plan.prior is None else (plan.prior.lineage, plan.prior.serial)
         extra = (audit_extra or {}).get(plan.subdomain)
-        versions = versions_for(plan, plan_id, provenance, clock, catalog, git, extra)
+        versions = versions_for(
+            plan,
+            plan_id,
+            provenance,
+            clock,
+            catalog,
+            git,
+            extra,
+            now=now,
+            shown=None if shown is None else shown.get(plan.subdomain),
+        )
         body = None
         if plan.prior is not None and (plan.prior.live or plan.prior.open_order is not None):
             base = {
@@ -435,9 +465,11 @@ class Session:
             part = lean.entries[start : start + chunk]
             stored = self.store.accounts([d.subdomain for d, _ in part])
             plans = []
+            shown: dict[str, dict[str, Any]] = {}
             for offset, (desired, document) in enumerate(part):
                 planned = plan_account(lean.ctx, stored.get(desired.subdomain), desired, document)
-                if _digest(account_json(planned, self.catalog)) != lean.digests[start + offset]:
+                data = account_json(planned, self.catalog)
+                if _digest(data) != lean.digests[start + offset]:
                     written = ", ".join(outcome.applied) or "no account"
                     raise StateError(
                         f"{desired.subdomain}: the plan is not the one shown (written before "
@@ -445,6 +477,7 @@ class Session:
                         hint="run zplan apply again to see the plan as it now stands",
                     )
                 plans.append(planned)
+                shown[desired.subdomain] = data
             try:
                 done = write_plans(
                     self.store,
@@ -457,6 +490,7 @@ class Session:
                     None,
                     self.order_max_age,
                     git,
+                    shown,
                 )
             except StateError as exc:
                 if outcome.applied:  # say what the earlier runs wrote too
