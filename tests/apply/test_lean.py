@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
+import pytest
 from zplan.apply.planfile import plan_id_of
 from zplan.apply.session import Provenance, Session
 from zplan.cli.options import render_plan
@@ -72,3 +74,57 @@ def test_a_fleet_apply_writes_what_it_showed(tmp_path: Path, state: str, zplan: 
     assert again.code == 0, again.output  # the store holds exactly what was shown
     heads = zplan(*argv, "state", "heads", "--format", "json")
     assert heads.code == 0 and heads.out.count('"subdomain"') == 20, heads.output
+
+
+def test_versions_from_the_shown_json_are_the_versions_from_the_plan(
+    many: Path,  # noqa: F811
+    state: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lean apply hands each account's JSON, as the re-plan showed it, to the write
+    (its invoice lines, amounts and changes are not made again): what is written is
+    what ``versions_for`` makes from the plan alone, and the shown JSON is left as it was."""
+    import json
+    import uuid
+
+    from zplan.apply import session as session_module
+    from zplan.apply.planfile import account_json
+
+    edits = {  # changes to accounts bought already: seats, add-ons, payment reference, cycle
+        "bellhop.yaml": [("agents: 42", "agents: 50"), ("copilot: 42", "copilot: 50")],
+        "fernleaf.yaml": [("pp_4FnLgRdn8k", "pp_9ZzzNewRef1"), ("agents: 4", "agents: 6")],
+        "dockside.yaml": [("status: active", "status: active\n")],
+    }
+    for name, pairs in edits.items():
+        text = (many / name).read_text()
+        for old, new in pairs:
+            assert old in text, (name, old)
+            text = text.replace(old, new)
+        (many / name).write_text(text)
+    fixed = uuid.UUID(int=7, version=4)
+    monkeypatch.setattr(session_module.uuid, "uuid4", lambda: fixed)  # new accounts' lineage
+    catalog, clock = load_catalog(None), Clock.from_setting(TODAY)
+    with open_store(state, mode=Mode.READ) as store:
+        session = Session(store, catalog, clock, Provenance(ACTOR), None)  # type: ignore[arg-type]
+        workspace = read([str(many)], catalog, clock.today())
+        session.make_plan(workflow.entries_of(workspace), [], [], [])
+    assert session.plan is not None
+    writing = [p for p in session.plan.accounts if p.writes]
+    kinds = {c.kind.value for p in writing for c in p.changes}
+    assert len(writing) > 10 and any(p.renewals for p in writing), writing
+    assert {"agents_increase", "payment_change"} <= kinds, kinds
+
+    def text(versions: list[Any]) -> str:
+        return json.dumps(
+            [(v.account.to_json(), v.kind, v.invoice, v.audit, v.priced_on) for v in versions],
+            sort_keys=True,
+        )
+
+    for plan in writing:
+        shown = account_json(plan, catalog)
+        before = json.dumps(shown, sort_keys=True)
+        args = (plan, "sha256:x", Provenance(ACTOR), clock, catalog, {}, None)
+        made = session_module.versions_for(*args, now="2026-11-27T00:00:00Z")
+        reused = session_module.versions_for(*args, now="2026-11-27T00:00:00Z", shown=shown)
+        assert text(reused) == text(made), plan.subdomain
+        assert json.dumps(shown, sort_keys=True) == before, plan.subdomain

@@ -156,14 +156,26 @@ def change_json(change: Change, currency: str) -> dict[str, Any]:
 
 
 def invoice_json(
-    invoice: Invoice, currency: str, lines: list[dict[str, Any]] | None = None
+    invoice: Invoice, currency: str, shown: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``lines``: its lines' JSON when the caller has made them already (``line_json``)."""
+    """``shown``: the invoice as ``account_json`` showed it (its ``invoice``), whose lines
+    and amounts are then taken as made, not made again."""
+    if shown is not None:
+        return {
+            "date": invoice.date.isoformat(),
+            "cycle": invoice.cycle.value,
+            "kind": invoice.kind,
+            "lines": shown["lines"],
+            "subtotal": shown["subtotal"],
+            "balance_applied": shown["balance_applied"],
+            "balance_created": shown["balance_created"],
+            "total": shown["due_now"],  # the invoice's total: what is due now
+        }
     return {
         "date": invoice.date.isoformat(),
         "cycle": invoice.cycle.value,
         "kind": invoice.kind,
-        "lines": [line_json(line, currency) for line in invoice.lines] if lines is None else lines,
+        "lines": [line_json(line, currency) for line in invoice.lines],
         "subtotal": _money(invoice.subtotal, currency),
         "balance_applied": _money(invoice.balance_applied, currency),
         "balance_created": _money(invoice.balance_created, currency),

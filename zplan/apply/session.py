@@ -141,8 +141,8 @@ def versions_for(
     if plan.changes:
         assert result is not None and plan.invoice is not None
         account = result._replace(lineage=lineage)
-        lines = None if shown is None else shown["invoice"]["lines"]
-        invoice = _stored_invoice(invoice_json(plan.invoice, currency, lines), account, plan_id)
+        made = invoice_json(plan.invoice, currency, None if shown is None else shown["invoice"])
+        invoice = _stored_invoice(made, account, plan_id)
         changes = (
             [change_json(c, currency) for c in plan.changes]
             if shown is None
