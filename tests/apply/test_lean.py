@@ -101,8 +101,7 @@ def test_versions_from_the_shown_json_are_the_versions_from_the_plan(
             assert old in text, (name, old)
             text = text.replace(old, new)
         (many / name).write_text(text)
-    fixed = uuid.UUID(int=7, version=4)
-    monkeypatch.setattr(session_module.uuid, "uuid4", lambda: fixed)  # new accounts' lineage
+    monkeypatch.setattr(session_module, "new_lineage", lambda: str(uuid.UUID(int=7, version=4)))
     catalog, clock = load_catalog(None), Clock.from_setting(TODAY)
     with open_store(state, mode=Mode.READ) as store:
         session = Session(store, catalog, clock, Provenance(ACTOR), None)  # type: ignore[arg-type]
@@ -128,3 +127,20 @@ def test_versions_from_the_shown_json_are_the_versions_from_the_plan(
         reused = session_module.versions_for(*args, now="2026-11-27T00:00:00Z", shown=shown)
         assert text(reused) == text(made), plan.subdomain
         assert json.dumps(shown, sort_keys=True) == before, plan.subdomain
+
+
+def test_a_new_lineage_is_a_random_uuid4() -> None:
+    import uuid
+
+    from zplan.apply.session import new_lineage
+
+    made = [new_lineage() for _ in range(2000)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # Every random bit is used: each hex digit but the fixed ones takes many values.
+    digits = [{text.replace("-", "")[i] for text in made} for i in range(32)]
+    assert [i for i, seen in enumerate(digits) if len(seen) < 16] == [12, 16]
+    assert digits[12] == {"4"} and digits[16] <= set("89ab")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -127,7 +126,7 @@ def versions_for(
     }
     result = plan.result
     writes = []
-    lineage = plan.prior.lineage if plan.prior is not None else str(uuid.uuid4())
+    lineage = plan.prior.lineage if plan.prior is not None else new_lineage()
     for renewal in plan.renewals:
         invoice = _stored_invoice(invoice_json(renewal.invoice, currency), renewal.account, plan_id)
         audit = {
@@ -167,6 +166,16 @@ def versions_for(
         }
         writes.append(VersionWrite(account, "apply", now, invoice, audit, priced_on))
     return writes
+
+
+def new_lineage() -> str:
+    """A new account's lineage: a random UUID (version 4), as ``str(uuid.uuid4())`` writes
+    it, made without the ``UUID`` object (an apply of new accounts makes one each)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _audited(change: Change, entry: dict[str, Any], plan: AccountPlan) -> dict[str, Any]:
