@@ -105,17 +105,18 @@ def versions_for(
     extra: Mapping[str, Any] | None = None,
     *,
     now: str | None = None,
+    priced_on: str | None = None,
     shown: Mapping[str, Any] | None = None,
 ) -> list[VersionWrite]:
     """What an apply writes for one account: pending renewals, then the apply version.
 
-    ``now``: the clock's timestamp, when the caller has it (the store stamps each
-    version with its own clock anyway). ``shown``: the account's JSON as the plan
-    showed it (``account_json`` of this very plan), whose invoice lines and changes
-    are then not made again.
+    ``now``, ``priced_on``: the clock's timestamp and date, when the caller has them (the
+    store stamps each version with its own clock anyway). ``shown``: the account's JSON
+    as the plan showed it (``account_json`` of this very plan), whose invoice lines,
+    amounts and changes are then not made again.
     """
     now = now or clock.timestamp()
-    priced_on = clock.today().isoformat()
+    priced_on = priced_on or clock.today().isoformat()
     currency = plan.currency
     base: dict[str, Any] = {
         "subdomain": plan.subdomain,
@@ -248,6 +249,7 @@ def write_plans(
             raise orders.open_order_refusal(plan.prior, today)
     git = commits_for([p.path for p in plans if p.changes], provenance.env_commit, git_cache)
     now = clock.timestamp()  # for the versions; the store stamps each with its own clock
+    priced_on = today.isoformat()
     for plan in plans:
         if not plan.writes:
             outcome.unchanged.append(plan.subdomain)
@@ -263,6 +265,7 @@ def write_plans(
             git,
             extra,
             now=now,
+            priced_on=priced_on,
             shown=None if shown is None else shown.get(plan.subdomain),
         )
         body = None

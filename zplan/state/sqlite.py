@@ -183,6 +183,10 @@ class SqliteStore(SqlStore):
     def _timestamp(self, cur: Any) -> str:
         return machine_timestamp()  # the store's clock is the machine's (SqlStore._now)
 
+    def _execute_all(self, cur: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        for statement, params in statements:  # SQLite takes write's ``?`` as they are
+            cur.execute(statement, params)
+
     def _migrate(self) -> None:
         known = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'zplan_schema'"
