@@ -849,7 +849,7 @@ class SqlStore(Store):
         if writing:
             params += [plan_id, subdomain]
         parts: dict[str, list[Any]] = {}
-        for row in self._rows(cur, query, params):
+        for row in self._rows(cur, query, params):  # noqa: S608, RUF100 - _parts_query
             found = parts.get(row[0])
             if found is None:
                 parts[row[0]] = [row]
