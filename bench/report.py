@@ -104,26 +104,28 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 " MB",
                 row["apply"]["max_rss_mb"] < 300,
             )
+    # The script only inserts and commits: it is judged against zplan's write phase (every
+    # account's transaction, after the checks), the whole apply shown beside it.
     against = results.get("apply", {}).get("against_minimal_script") or {}
     sqlite = against.get("sqlite") or {}
-    ratio = sqlite.get("ratios", {}).get("apply_cpu_per_account")
+    ratio = sqlite.get("ratios", {}).get("write_cpu_per_account")
     if ratio is not None:
-        write = sqlite["ratios"].get("write_cpu_per_account")
+        whole = sqlite["ratios"].get("apply_cpu_per_account")
         add(
-            f"SQLite apply of {against['count']:,}: CPU per account x minimal script"
-            f" (write phase alone: {write}x)",
+            f"SQLite apply of {against['count']:,}: write phase CPU per account x minimal"
+            f" script (whole apply: {whole}x)",
             "<= 2x",
             ratio,
             "x",
             ratio <= 2,
         )
     postgres = against.get("postgresql") or {}
-    ratio = postgres.get("ratios", {}).get("apply_throughput")
+    ratio = postgres.get("ratios", {}).get("write_throughput")
     if ratio is not None:
-        write = postgres["ratios"].get("write_throughput")
+        whole = postgres["ratios"].get("apply_throughput")
         add(
-            f"PostgreSQL apply of {against['count']:,}: accounts/s x minimal script"
-            f" (write phase alone: {write}x)",
+            f"PostgreSQL apply of {against['count']:,}: write phase accounts/s x minimal"
+            f" script (whole apply: {whole}x)",
             ">= 0.67x",
             ratio,
             "x",
