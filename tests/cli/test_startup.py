@@ -53,7 +53,7 @@ def test_a_first_purchase_plan_does_not_load_deepdiff(state: str) -> None:
     assert modules == []
 
 
-def test_deepdiff_comes_in_only_to_compare_with_a_current_subscription(
+def test_deepdiff_comes_in_only_when_the_products_differ(
     zplan: Zplan, state: str, tmp_path: Path
 ) -> None:
     file = tmp_path / "acme.yaml"
@@ -74,7 +74,10 @@ def test_deepdiff_comes_in_only_to_compare_with_a_current_subscription(
     assert (code, modules) == (0, [])  # unchanged: nothing to compare
     file.write_text(file.read_text().replace("agents: 25", "agents: 30"))
     code, modules = loaded("--state", state, "--at", TODAY, "plan", str(file))
-    assert (code, modules) == (0, ["deepdiff"])
+    assert (code, modules) == (0, [])  # the same products: none added or removed to find
+    file.write_text(file.read_text().replace("  suite:", "  support:"))
+    code, modules = loaded("--state", state, "--at", TODAY, "plan", str(file))
+    assert (code, modules) == (0, ["deepdiff"])  # which products come and go: deepdiff says
 
 
 def test_every_command_is_found_by_its_module() -> None:
